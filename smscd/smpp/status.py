@@ -1,0 +1,107 @@
+# tests: tests/unit/test_status.py
+"""SMPP command_status values (3.4 §5.1.3, 5.0 §4.7.6) and their retry class.
+
+One table for the whole product: decode errors, session rules, the customer-facing
+server and the vendor connectors all speak in these names.
+"""
+from enum import IntEnum
+
+
+class CommandStatus(IntEnum):
+    ESME_ROK = 0x00000000
+    ESME_RINVMSGLEN = 0x00000001
+    ESME_RINVCMDLEN = 0x00000002
+    ESME_RINVCMDID = 0x00000003
+    ESME_RINVBNDSTS = 0x00000004
+    ESME_RALYBND = 0x00000005
+    ESME_RINVPRTFLG = 0x00000006
+    ESME_RINVREGDLVFLG = 0x00000007
+    ESME_RSYSERR = 0x00000008
+    ESME_RINVSRCADR = 0x0000000A
+    ESME_RINVDSTADR = 0x0000000B
+    ESME_RINVMSGID = 0x0000000C
+    ESME_RBINDFAIL = 0x0000000D
+    ESME_RINVPASWD = 0x0000000E
+    ESME_RINVSYSID = 0x0000000F
+    ESME_RCANCELFAIL = 0x00000011
+    ESME_RREPLACEFAIL = 0x00000013
+    ESME_RMSGQFUL = 0x00000014
+    ESME_RINVSERTYP = 0x00000015
+    ESME_RINVNUMDESTS = 0x00000033
+    ESME_RINVDLNAME = 0x00000034
+    ESME_RINVDESTFLAG = 0x00000040
+    ESME_RINVSUBREP = 0x00000042
+    ESME_RINVESMCLASS = 0x00000043
+    ESME_RCNTSUBDL = 0x00000044
+    ESME_RSUBMITFAIL = 0x00000045
+    ESME_RINVSRCTON = 0x00000048
+    ESME_RINVSRCNPI = 0x00000049
+    ESME_RINVDSTTON = 0x00000050
+    ESME_RINVDSTNPI = 0x00000051
+    ESME_RINVSYSTYP = 0x00000053
+    ESME_RINVREPFLAG = 0x00000054
+    ESME_RINVNUMMSGS = 0x00000055
+    ESME_RTHROTTLED = 0x00000058
+    ESME_RINVSCHED = 0x00000061
+    ESME_RINVEXPIRY = 0x00000062
+    ESME_RINVDFTMSGID = 0x00000063
+    ESME_RX_T_APPN = 0x00000064
+    ESME_RX_P_APPN = 0x00000065
+    ESME_RX_R_APPN = 0x00000066
+    ESME_RQUERYFAIL = 0x00000067
+    ESME_RINVOPTPARSTREAM = 0x000000C0
+    ESME_ROPTPARNOTALLWD = 0x000000C1
+    ESME_RINVPARLEN = 0x000000C2
+    ESME_RMISSINGOPTPARAM = 0x000000C3
+    ESME_RINVOPTPARAMVAL = 0x000000C4
+    ESME_RDELIVERYFAILURE = 0x000000FE
+    ESME_RUNKNOWNERR = 0x000000FF
+    # SMPP 5.0
+    ESME_RSERTYPUNAUTH = 0x00000100
+    ESME_RPROHIBITED = 0x00000101
+    ESME_RSERTYPUNAVAIL = 0x00000102
+    ESME_RSERTYPDENIED = 0x00000103
+    ESME_RINVDCS = 0x00000104
+    ESME_RINVSRCADDRSUBUNIT = 0x00000105
+    ESME_RINVDSTADDRSUBUNIT = 0x00000106
+    ESME_RINVBCASTFREQINT = 0x00000107
+    ESME_RINVBCASTALIAS_NAME = 0x00000108
+    ESME_RINVBCASTAREAFMT = 0x00000109
+    ESME_RINVNUMBCAST_AREAS = 0x0000010A
+    ESME_RINVBCASTCNTTYPE = 0x0000010B
+    ESME_RINVBCASTMSGCLASS = 0x0000010C
+    ESME_RBCASTFAIL = 0x0000010D
+    ESME_RBCASTQUERYFAIL = 0x0000010E
+    ESME_RBCASTCANCELFAIL = 0x0000010F
+    ESME_RINVBCAST_REP = 0x00000110
+    ESME_RINVBCASTSRVGRP = 0x00000111
+    ESME_RINVBCASTCHANIND = 0x00000112
+
+
+# Statuses after which the same request may succeed later (Kannel's retry class,
+# plus the receiver-side "temporary application error").
+TRANSIENT: frozenset[int] = frozenset({
+    CommandStatus.ESME_RSYSERR,
+    CommandStatus.ESME_RMSGQFUL,
+    CommandStatus.ESME_RTHROTTLED,
+    CommandStatus.ESME_RX_T_APPN,
+})
+
+# Statuses that mean "slow down", not "this message is bad".
+BACKPRESSURE: frozenset[int] = frozenset({
+    CommandStatus.ESME_RMSGQFUL,
+    CommandStatus.ESME_RTHROTTLED,
+})
+
+
+def is_transient(status: int) -> bool:
+    """True when a request answered with `status` is worth sending again later."""
+    return status in TRANSIENT
+
+
+def status_name(status: int) -> str:
+    """Spec name of a status, or its hex value when the peer invented one."""
+    try:
+        return CommandStatus(status).name
+    except ValueError:
+        return f"0x{status:08X}"
