@@ -11,7 +11,8 @@ Rules:
 - Text is never decoded here: short_message stays bytes; C-octet strings are read as
   Latin-1 so any byte is representable and re-encodes byte-exact.
 - Encoding derives sm_length, number_of_dests and no_unsuccess; a value that does not
-  fit its field raises InvalidPdu with that field's status.
+  fit its field raises InvalidPdu with that field's status. A response with a non-zero
+  command_status is sent header-only (plus its TLVs), as 3.4 §4 says.
 """
 from __future__ import annotations
 
@@ -475,10 +476,11 @@ def encode(pdu: Pdu, sequence_number: int | None = None,
            registry: TlvRegistry = STANDARD_TLVS) -> bytes:
     """Encode a PDU; `sequence_number` overrides the one on the object (sessions assign it)."""
     plan = _PLANS[pdu.command_id]
-    values = plan.getter(pdu)
     parts: list[bytes] = [b""]
-    for write in plan.writers:
-        write(values, parts)
+    if not (plan.lenient and pdu.command_status):   # 3.4 §4: no body on an error response
+        values = plan.getter(pdu)
+        for write in plan.writers:
+            write(values, parts)
     for t in pdu.tlvs:
         parts.append(encode_tlv(t, registry))
     seq = pdu.sequence_number if sequence_number is None else sequence_number
