@@ -1,0 +1,61 @@
+"""The message model's stored form: round trips, refuses what it cannot read, ids are unique."""
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smscd.ids import new_message_id
+from smscd.message import (Address, Message, Part, UnsupportedFormat, dump_message,
+                           load_message)
+from smscd.smpp.tlv import Tlv, tlvs
+
+texts = st.text(max_size=20)
+ints = st.integers(min_value=0, max_value=255)
+addresses = st.builds(Address, texts, ints, ints)
+tlv_values = st.one_of(
+    st.builds(lambda v: tlvs(user_message_reference=v)[0], st.integers(0, 65535)),
+    st.builds(lambda v: tlvs(receipted_message_id=v)[0], st.text(max_size=10)),
+    st.builds(lambda v: Tlv(0x1401, v), st.binary(max_size=10)),
+)
+messages = st.builds(
+    Message, id=st.just(new_message_id()), user=texts, source=addresses, destination=addresses,
+    parts=st.lists(st.builds(Part, st.binary(max_size=140), ints,
+                             st.lists(tlv_values, max_size=3).map(tuple)),
+                   min_size=1, max_size=3).map(tuple),
+    created_at=st.floats(0, 2e9), priority=st.integers(0, 3),
+    tlvs=st.lists(tlv_values, max_size=3).map(tuple),
+    schedule_at=st.none() | st.floats(0, 2e9), expires_at=st.none() | st.floats(0, 2e9),
+    template=st.none() | texts, idempotency_key=st.none() | texts,
+    extra=st.dictionaries(texts, texts, max_size=3))
+
+
+@given(messages)
+def test_round_trip(message):
+    """A stored message must come back equal, TLVs and bytes included."""
+    assert load_message(dump_message(message)) == message
+
+
+def test_unknown_version_is_refused():
+    """A newer or foreign format must be refused, not misread."""
+    data = json.loads(dump_message(Message("x", "u", Address("1"), Address("2"),
+                                           (Part(b"hi"),), 0.0)))
+    data["v"] = 2
+    with pytest.raises(UnsupportedFormat):
+        load_message(json.dumps(data).encode())
+
+
+@pytest.mark.parametrize("data", [b"", b"not json", b"[]", b'{"v":1}',
+                                  b'{"v":1,"id":5}', b"\xff\xfe"])
+def test_garbage_raises_unsupported_format(data):
+    """Corrupt stored data must raise one clear error type, never something else."""
+    with pytest.raises(UnsupportedFormat):
+        load_message(data)
+
+
+def test_ids_are_unique_short_and_time_ordered():
+    """Ids must never repeat, fit SMPP's 64 characters, and sort by creation time."""
+    ids = [new_message_id(1_700_000_000.0 + i) for i in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(len(i) == 32 for i in ids)
+    assert ids == sorted(ids)
