@@ -12,7 +12,7 @@ Rules:
   Latin-1 so any byte is representable and re-encodes byte-exact.
 - Encoding derives sm_length, number_of_dests and no_unsuccess; a value that does not
   fit its field raises InvalidPdu with that field's status. A response with a non-zero
-  command_status is sent header-only (plus its TLVs), as 3.4 §4 says.
+  command_status is sent header-only, as 3.4 §4 says, unless it has TLVs.
 """
 from __future__ import annotations
 
@@ -477,7 +477,9 @@ def encode(pdu: Pdu, sequence_number: int | None = None,
     """Encode a PDU; `sequence_number` overrides the one on the object (sessions assign it)."""
     plan = _PLANS[pdu.command_id]
     parts: list[bytes] = [b""]
-    if not (plan.lenient and pdu.command_status):   # 3.4 §4: no body on an error response
+    # 3.4 §4: no body on an error response -- unless it carries TLVs (5.0 error details,
+    # congestion_state): TLVs must follow the mandatory fields or the peer misreads them.
+    if not (plan.lenient and pdu.command_status and not pdu.tlvs):
         values = plan.getter(pdu)
         for write in plan.writers:
             write(values, parts)
