@@ -1,0 +1,1 @@
+"""MT and MO routing: rules as plain data, evaluated by pure functions; see README.md."""

@@ -1,0 +1,189 @@
+# tests: tests/unit/test_cli.py
+"""The `smscd` command: run the daemon, check a configuration, decode a PDU dump.
+
+Exit codes: 0 success, 1 the command could not do its job, 2 bad input (a configuration
+with problems, a PDU that does not decode, a usage error).
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterator, NoReturn
+
+import click
+
+from . import __version__
+from .config import Config, ConfigError, default_config, load_config_file
+from .smpp.codec import command_name, decode
+from .smpp.errors import SmppError
+from .smpp.pdu import Pdu
+from .smpp.status import status_name
+
+EXIT_BAD_INPUT = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="smscd",
+                      message="%(prog)s %(version)s")
+def main() -> None:
+    """smscd: an SMPP/SMSC gateway daemon."""
+
+
+# --- smscd run ------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--config", "config_file", metavar="FILE",
+              help="Settings file (conf/smscd.yaml documents every key). "
+                   "Without it, the embedded defaults and the demo simulator are used.")
+@click.option("--data-dir", metavar="DIR",
+              help="Directory for the embedded store; overrides data_dir and $SMSCD_DATA_DIR.")
+def run(config_file: str | None, data_dir: str | None) -> None:
+    """Run the daemon in the foreground."""
+    try:
+        config = (load_config_file(config_file, os.environ) if config_file is not None
+                  else default_config(os.environ))
+    except ConfigError as e:
+        _fail(e.problems)
+    if data_dir is not None:
+        if not data_dir:
+            _fail(["--data-dir: expected a non-empty directory name"])
+        config = dataclasses.replace(config, data_dir=Path(data_dir))
+    sys.exit(run_daemon(config))
+
+
+def run_daemon(config: Config) -> int:
+    """Start the daemon on a validated configuration and return its exit status.
+
+    This is the seam where the core path (issue #4) plugs in: everything before it
+    (flags, environment, validation) is done once, here, for every way of starting smscd.
+    """
+    click.echo("smscd run: the daemon is not yet available (core-path issue #4)", err=True)
+    return 1
+
+
+# --- smscd config ---------------------------------------------------------------------------
+
+@main.group()
+def config() -> None:
+    """Work with configuration files."""
+
+
+@config.command("check")
+@click.argument("file")
+def config_check(file: str) -> None:
+    """Validate FILE and list every problem in it, one per line."""
+    try:
+        cfg = load_config_file(file, os.environ)
+    except ConfigError as e:
+        _fail(e.problems)
+    s = cfg.smpp_server
+    click.echo(f"{file}: OK (smpp_server {_host_port(s.host, s.port)}, "
+               f"store sqlite {cfg.store_path})")
+
+
+def _host_port(host: str, port: int) -> str:
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]:{port}"
+    except ValueError:
+        pass
+    return f"{host}:{port}"
+
+
+# --- smscd pdu ------------------------------------------------------------------------------
+
+@main.group()
+def pdu() -> None:
+    """Look inside SMPP PDUs."""
+
+
+@pdu.command("decode")
+@click.argument("hex_dump", nargs=-1, required=True, metavar="HEX...")
+def pdu_decode(hex_dump: tuple[str, ...]) -> None:
+    """Print every field and TLV of one PDU given as hex ("-" reads it from stdin).
+
+    Spaces, colons and 0x prefixes are ignored, so dumps can be pasted as they are:
+    smscd pdu decode 00000010 00000015 00000000 00000003
+    """
+    text = sys.stdin.read() if hex_dump == ("-",) else " ".join(hex_dump)
+    try:
+        data = parse_hex(text)
+    except ValueError as e:
+        _fail([f"not a hex dump: {e}"])
+    try:
+        decoded = decode(data)
+    except SmppError as e:
+        _fail([f"cannot decode: {e}"])
+    for line in describe_pdu(decoded, len(data)):
+        click.echo(line)
+
+
+_SEPARATORS = re.compile(r"[\s:]+")
+
+
+def parse_hex(text: str) -> bytes:
+    """Bytes from a hex dump; separators (whitespace, colons) and 0x prefixes are skipped."""
+    digits: list[str] = []
+    for token in _SEPARATORS.split(text.strip()):
+        digits.append(token[2:] if token[:2] in ("0x", "0X") else token)
+    joined = "".join(digits)
+    bad = re.search(r"[^0-9a-fA-F]", joined)
+    if bad is not None:
+        raise ValueError(f"{bad.group()!r} is not a hex digit")
+    if not joined:
+        raise ValueError("no hex digits")
+    if len(joined) % 2:
+        raise ValueError(f"odd number of hex digits ({len(joined)})")
+    return bytes.fromhex(joined)
+
+
+def describe_pdu(decoded: Pdu, length: int) -> Iterator[str]:
+    """`name: value` lines for the header, each mandatory field in wire order, each TLV."""
+    cid = int(decoded.command_id)
+    status = decoded.command_status
+    yield f"command_length: {length}"
+    yield f"command_id: {command_name(cid)} (0x{cid:08X})"
+    name = status_name(status)
+    yield (f"command_status: {name}" if name.startswith("0x")
+           else f"command_status: {name} (0x{status:08X})")
+    yield f"sequence_number: {decoded.sequence_number}"
+    for field in dataclasses.fields(decoded):
+        if field.name not in ("command_status", "sequence_number", "tlvs"):
+            yield from _describe_field(field.name, getattr(decoded, field.name))
+    for tlv in decoded.tlvs:
+        if tlv.name is None:
+            yield f"tag 0x{tlv.tag:04X}: {_hex(tlv.value)}"
+        else:
+            yield f"{tlv.name} (tag 0x{tlv.tag:04X}): {_show(tlv.value)}"
+
+
+def _describe_field(name: str, value: Any) -> Iterator[str]:
+    if isinstance(value, tuple):          # submit_multi dest_addresses, submit_multi_resp unsuccess_smes
+        yield f"{name}: {len(value)} entries"
+        for i, entry in enumerate(value):
+            for sub in dataclasses.fields(entry):
+                yield f"{name}[{i}].{sub.name}: {_show(getattr(entry, sub.name))}"
+    else:
+        yield f"{name}: {_show(value)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, int):
+        return f"{value} (0x{value:02X})"
+    if isinstance(value, bytes):
+        return f"{_hex(value)} ({len(value)} octets)"
+    return repr(value)
+
+
+def _hex(value: Any) -> str:
+    return value.hex() if isinstance(value, bytes) else repr(value)
+
+
+def _fail(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        click.echo(problem, err=True)
+    sys.exit(EXIT_BAD_INPUT)
