@@ -308,7 +308,7 @@ class Session:
             events.append(RequestReceived(pdu))
 
     def _receive_response(self, pdu: P.Pdu, now: float, events: list[Event]) -> None:
-        pending = self._window.pop(pdu.sequence_number, None)
+        pending = self._window.get(pdu.sequence_number)
         if pending is None:         # our enquire_link and unbind are not in the window
             if pdu.command_id == C.UNBIND_RESP and self.state is State.UNBINDING:
                 self._fail_all("unbound", events)
@@ -318,16 +318,17 @@ class Session:
                 events.append(UnexpectedResponse(pdu))
             return
         request = pending.request
+        if pdu.command_id not in (C.GENERIC_NACK, request.command_id | RESPONSE_BIT):
+            events.append(UnexpectedResponse(pdu))   # not an answer to it: keep waiting
+            return
+        # Left in place until here: the window's order is its deadline order.
+        del self._window[pdu.sequence_number]
         if pdu.command_id == C.GENERIC_NACK:
             events.append(RequestFailed(request, pending.context, "generic_nack",
                                         pdu.command_status))
             if request.command_id in BIND_STATE:
                 self.state = State.OPEN
                 events.append(BindRejected(pdu.command_status))
-            return
-        if pdu.command_id != request.command_id | RESPONSE_BIT:
-            self._window[pdu.sequence_number] = pending   # not an answer to it: keep waiting
-            events.append(UnexpectedResponse(pdu))
             return
         if request.command_id in BIND_STATE:
             if pdu.command_status == S.ESME_ROK:
