@@ -376,7 +376,7 @@ class Session:
                              S.ESME_RINVBNDSTS)
         if cid == C.UNBIND:
             self.unbind(now)
-            return self._next_seq - 1
+            return (self._next_seq - 2) % MAX_SEQUENCE + 1   # the one unbind took, even at the wrap
         if len(self._window) >= self.config.window:
             raise WindowFull(f"window of {self.config.window} is full")
         if pdu.tlvs and self.role is Role.SMSC and self.interface_version < 0x34:
