@@ -398,8 +398,8 @@ class Session:
         self._out.append(encode(response, seq, self.config.tlv_registry))
         self._last_transaction = now
 
-    def accept_bind(self, request: P.Pdu, system_id: str, now: float) -> None:
-        """SMSC role: answer a bind with ESME_ROK and enter the bound state."""
+    def accept_bind(self, request: P.Pdu, system_id: str, now: float) -> list[Event]:
+        """SMSC role: answer a bind with ESME_ROK and enter the bound state; returns Bound."""
         cid = C(request.command_id)
         resp_class = BIND_RESP_CLASS[cid]
         extra = (STANDARD_TLVS.make("sc_interface_version", 0x34),) \
@@ -409,6 +409,7 @@ class Session:
         self.system_id = request.system_id
         self.state = BIND_STATE[cid]
         self._init_deadline = None
+        return [Bound(self.state, self.system_id)]
 
     def reject_bind(self, request: P.Pdu, status: int, now: float) -> None:
         """SMSC role: refuse a bind (header-only body, as 3.4 §4.1 says); stays OPEN."""
