@@ -1,5 +1,5 @@
 # tests: tests/unit/test_cli.py
-"""The `smscd` command: run the daemon, check a configuration, decode a PDU dump.
+"""The `smscd` command: run the daemon, send a message, check a configuration, decode a PDU.
 
 Exit codes: 0 success, 1 the command could not do its job, 2 bad input (a configuration
 with problems, a PDU that does not decode, a usage error).
@@ -63,6 +63,35 @@ def run_daemon(config: Config) -> int:
     """
     click.echo("smscd run: the daemon is not yet available (core-path issue #4)", err=True)
     return 1
+
+
+# --- smscd send -----------------------------------------------------------------------------
+
+@main.command()
+@click.option("--to", required=True, help="Destination number (MSISDN).")
+@click.option("--text", required=True, help="Message text; split and coded as needed.")
+@click.option("--from", "sender", default="", help="Source address (digits or a name).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="SMSC host.")
+@click.option("--port", default=2775, show_default=True, type=click.IntRange(1, 65535),
+              help="SMSC port.")
+@click.option("--user", "system_id", envvar="SMSCD_USER", required=True,
+              help="system_id to bind with (or $SMSCD_USER).")
+@click.option("--password", envvar="SMSCD_PASSWORD", required=True,
+              help="Password to bind with (or $SMSCD_PASSWORD).")
+@click.option("--no-wait", is_flag=True, help="Do not ask for or wait for a receipt.")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds to wait for each answer and receipt.")
+def send(to: str, text: str, sender: str, host: str, port: int, system_id: str,
+         password: str, no_wait: bool, timeout: float) -> None:
+    """Bind as an ESME, submit one message and print its receipt (works with any SMSC)."""
+    from .reactor import run_async
+    from .send_client import SendRequest, send as send_message
+
+    request = SendRequest(host=host, port=port, system_id=system_id, password=password,
+                          to=to, text=text, sender=sender, wait_receipt=not no_wait,
+                          timeout=timeout)
+    result = run_async(lambda reactor: send_message(reactor, request, click.echo))
+    sys.exit(result.exit_code)
 
 
 # --- smscd config ---------------------------------------------------------------------------
