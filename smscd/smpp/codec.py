@@ -206,10 +206,20 @@ def _short_message_writer(index: int) -> Writer:
 
 
 def _cstr_bytes(value: str, max_len: int, name: str, bad: int) -> bytes:
-    raw = value.encode("latin-1")
+    try:
+        raw = value.encode("latin-1")
+    except (UnicodeEncodeError, AttributeError):
+        raise InvalidPdu(f"{name} must be text of single-octet characters", bad) from None
     if len(raw) >= max_len or 0 in raw:
         raise InvalidPdu(f"{name} longer than {max_len - 1} characters", bad)
     return raw + b"\0"
+
+
+def _octets(values: tuple[int, ...], what: str) -> bytes:
+    try:
+        return bytes(values)
+    except (ValueError, TypeError):
+        raise InvalidPdu(f"{what} out of range", S.ESME_RSYSERR) from None
 
 
 def _dest_addresses_writer(index: int) -> Writer:
@@ -221,7 +231,8 @@ def _dest_addresses_writer(index: int) -> Writer:
         parts.append(bytes((len(dests),)))
         for d in dests:
             if isinstance(d, SmeAddress):
-                parts.append(bytes((1, d.dest_addr_ton, d.dest_addr_npi)))
+                parts.append(_octets((1, d.dest_addr_ton, d.dest_addr_npi),
+                                     "dest_addr_ton or dest_addr_npi"))
                 parts.append(_cstr_bytes(d.destination_addr, 21, "destination_addr",
                                          S.ESME_RINVDSTADR))
             else:
@@ -234,12 +245,17 @@ def _unsuccess_writer(index: int) -> Writer:
     def write(values: tuple[object, ...], parts: list[bytes]) -> None:
         smes = values[index]
         assert isinstance(smes, tuple)
-        parts.append(bytes((len(smes),)))
+        parts.append(_octets((len(smes),), "no_unsuccess"))
         for u in smes:
-            parts.append(bytes((u.dest_addr_ton, u.dest_addr_npi)))
+            parts.append(_octets((u.dest_addr_ton, u.dest_addr_npi),
+                                 "dest_addr_ton or dest_addr_npi"))
             parts.append(_cstr_bytes(u.destination_addr, 21, "destination_addr",
                                      S.ESME_RINVDSTADR))
-            parts.append(u.error_status_code.to_bytes(4, "big"))
+            try:
+                parts.append(u.error_status_code.to_bytes(4, "big"))
+            except (OverflowError, AttributeError):
+                raise InvalidPdu("error_status_code does not fit 32 bits", S.ESME_RSYSERR) \
+                    from None
     return write
 
 
@@ -402,7 +418,11 @@ def encode_tlv(tlv: Tlv, registry: TlvRegistry = STANDARD_TLVS) -> bytes:
                              S.ESME_RINVOPTPARAMVAL)
         raw = value.to_bytes(spec.max_len, "big")
     elif spec.kind is TlvKind.CSTR and isinstance(value, str):
-        raw = value.encode("latin-1") + b"\0"
+        try:
+            raw = value.encode("latin-1") + b"\0"
+        except UnicodeEncodeError:
+            raise InvalidPdu(f"TLV {spec.name} must be text of single-octet characters",
+                             S.ESME_RINVOPTPARAMVAL) from None
         if not spec.size_ok(len(raw)):
             raise InvalidPdu(f"TLV {spec.name} longer than {spec.max_len - 1} characters",
                              S.ESME_RINVPARLEN)
