@@ -157,6 +157,10 @@ def vendor_spec(tag: int, name: str, kind: TlvKind, min_len: int, max_len: int) 
     """Describe a vendor TLV for `TlvRegistry.extended`; vendor tags are 0x1400-0x3FFF."""
     if not 0x1400 <= tag <= 0x3FFF:
         raise ValueError(f"vendor TLV tag 0x{tag:04X} outside 0x1400-0x3FFF")
+    if kind is TlvKind.INT and not 1 <= min_len == max_len:
+        # An int is re-encoded on max_len octets: a variable size would not round-trip.
+        raise ValueError(f"vendor TLV {name}: an INT has one size; use OCTETS for {min_len}"
+                         f"..{max_len} octets")
     return TlvSpec(tag, name, kind, min_len, max_len)
 
 
