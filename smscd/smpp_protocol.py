@@ -124,6 +124,7 @@ class SmppProtocol(Protocol):
         self._flush_call: DelayedCall | None = None
         self._dispatching = False
         self._closing = False
+        self._aborted = False
         self._lost: Failure | None = None
         self._current: P.Pdu | None = None     # request being handed to the handler
         self._current_answered = False
@@ -133,6 +134,11 @@ class SmppProtocol(Protocol):
 
     # -- Twisted callbacks ------------------------------------------------------------------
     def connectionMade(self) -> None:
+        # We coalesce writes ourselves; Nagle plus delayed ACKs would hold each batch
+        # until the peer acknowledged the last (tens of ms per window on loopback).
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)
         try:
             self.handler.connected(self)
         except Exception:
@@ -234,7 +240,7 @@ class SmppProtocol(Protocol):
 
     def abort(self) -> None:
         """Drop the connection at once, discarding what is queued (simulated failures)."""
-        self._closing = True
+        self._closing = self._aborted = True
         self.session.data_to_send()
         if self.transport is not None and self._lost is None:
             cast(_Transport, self.transport).abortConnection()
@@ -276,6 +282,8 @@ class SmppProtocol(Protocol):
     def _dispatch(self, events: list[Event]) -> None:
         handler = self.handler
         for event in events:
+            if self._aborted and self._lost is None:
+                break                                    # the rest was never received
             if type(event) is RequestReceived:           # the hot path: one check
                 self._current = event.pdu
                 self._current_answered = False
@@ -362,7 +370,7 @@ class SmppProtocol(Protocol):
             return
         out = self.session.data_to_send()
         transport = cast(_Transport | None, self.transport)
-        if out and transport is not None:
+        if out and transport is not None and not self._aborted:
             transport.write(out)
         if self._closing:
             if self._timer is not None and self._timer.active():
