@@ -4,6 +4,9 @@
 Rules: bounded (a command_length outside 16..max_len is a FramingError, raised before
 buffering the body); linear (each byte is copied at most twice, consumed bytes are
 dropped once per feed); nothing is decoded here beyond the 4-octet length.
+Frames that arrived before a bad header are still returned (a response among them must
+not be lost); the FramingError then comes from the next call (`feed(b"")` will do), and
+every call after it raises it again: the stream is dead.
 """
 from __future__ import annotations
 
@@ -24,6 +27,12 @@ class FrameBuffer:
             raise ValueError(f"max_len {max_len} is below the 16-octet header")
         self._buf = bytearray()
         self._max = max_len
+        self._error: FramingError | None = None
+
+    @property
+    def broken(self) -> bool:
+        """Framing was lost; the next `feed` raises the FramingError."""
+        return self._error is not None
 
     @property
     def pending(self) -> int:
@@ -32,6 +41,8 @@ class FrameBuffer:
 
     def feed(self, data: bytes) -> list[bytes]:
         """Return every complete PDU now available; keep the rest."""
+        if self._error is not None:
+            raise self._error
         if self._buf:
             self._buf += data
             view: bytes | bytearray = self._buf
@@ -42,7 +53,11 @@ class FrameBuffer:
         while end - pos >= 4:
             (length,) = _LENGTH.unpack_from(view, pos)
             if not MIN_PDU <= length <= self._max:
-                self._raise_framing(view, pos, end, length)
+                self._error = self._framing_error(view, pos, end, length)
+                if not frames:
+                    raise self._error
+                self._buf = bytearray()
+                return frames
             if end - pos < length:
                 break
             frames.append(bytes(view[pos:pos + length]))
@@ -53,9 +68,10 @@ class FrameBuffer:
             self._buf += view[pos:]
         return frames
 
-    def _raise_framing(self, view: bytes | bytearray, pos: int, end: int, length: int) -> None:
+    def _framing_error(self, view: bytes | bytearray, pos: int, end: int,
+                       length: int) -> FramingError:
         command_id = seq = None
-        if end - pos >= 16:
+        if length >= MIN_PDU and end - pos >= MIN_PDU:   # a too-long PDU still has a header
             _, command_id, _, seq = _HEADER.unpack_from(view, pos)
-        raise FramingError(f"command_length {length} outside {MIN_PDU}..{self._max}",
-                           CommandStatus.ESME_RINVCMDLEN, pos, command_id, seq)
+        return FramingError(f"command_length {length} outside {MIN_PDU}..{self._max}",
+                            CommandStatus.ESME_RINVCMDLEN, pos, command_id, seq)

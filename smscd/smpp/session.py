@@ -43,6 +43,7 @@ class State(Enum):
     BOUND_RX = "bound_rx"
     BOUND_TRX = "bound_trx"
     UNBINDING = "unbinding"      # we sent unbind
+    UNBOUND = "unbound"          # the peer unbound us: answers in flight may still pass (5.0)
     CLOSED = "closed"
 
 
@@ -100,7 +101,8 @@ _BOUND = frozenset({State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX})
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    """Timers in seconds; 0 disables a timer."""
+    """Timers in seconds; 0 disables enquire_link, inactivity and session_init (never the
+    response timeout: an unanswered request must fail some day)."""
     window: int = 10
     response_timeout: float = 10.0
     enquire_link_interval: float = 30.0
@@ -109,6 +111,10 @@ class SessionConfig:
     max_pdu_size: int = DEFAULT_MAX_PDU
     max_inbound_pending: int = 1000
     tlv_registry: TlvRegistry = STANDARD_TLVS
+
+    def __post_init__(self) -> None:
+        if self.response_timeout <= 0 or self.window < 1:
+            raise ValueError("response_timeout must be > 0 and window >= 1")
 
 
 # --- events ---------------------------------------------------------------------------
@@ -206,6 +212,7 @@ class Session:
         self._out: list[bytes] = []
         self._window: dict[int, _Outstanding] = {}
         self._inbound_pending: set[int] = set()
+        self._bind_pending: int | None = None   # SMSC role: a bind the app has not answered
         self._next_seq = 1
         self._last_received = now
         self._last_transaction = now
@@ -257,19 +264,26 @@ class Session:
         try:
             frames = self._frames.feed(data)
         except FramingError as e:
-            self._send_raw(encode(P.GenericNack(command_status=e.status),
-                                  e.sequence_number or 0))
-            frames = []
-            events.append(ProtocolError(e))
-            self._close(events, "framing lost: " + e.detail)
+            self._framing_lost(e, events)
+            return events
         if frames:
             self._last_received = now
             self._enquire_deadline = None
         for frame in frames:
             if self.closed:
-                break
+                return events
             self._receive_frame(frame, now, events)
+        if self._frames.broken and not self.closed:
+            try:                                 # the frames before the bad header are done
+                self._frames.feed(b"")
+            except FramingError as e:
+                self._framing_lost(e, events)
         return events
+
+    def _framing_lost(self, e: FramingError, events: list[Event]) -> None:
+        self._send_raw(encode(P.GenericNack(command_status=e.status), e.sequence_number or 0))
+        events.append(ProtocolError(e))
+        self._close(events, "framing lost: " + e.detail)
 
     def _receive_frame(self, frame: bytes, now: float, events: list[Event]) -> None:
         try:
@@ -283,7 +297,8 @@ class Session:
             return
         if cid != C.ENQUIRE_LINK:
             self._last_transaction = now
-        if cid not in MAY_RECEIVE[self.role].get(self.state, frozenset()):
+        if cid not in MAY_RECEIVE[self.role].get(self.state, frozenset()) or (
+                cid in BIND_STATE and self._bind_pending is not None):
             status = S.ESME_RALYBND if cid in BIND_STATE and self.bound else S.ESME_RINVBNDSTS
             self._reject(pdu, status, events,
                          f"{cid.name.lower()} not allowed in state {self.state.name}")
@@ -291,10 +306,12 @@ class Session:
         if cid == C.ENQUIRE_LINK:
             self._send_raw(encode(P.EnquireLinkResp(), pdu.sequence_number))
         elif cid == C.UNBIND:
+            # UNB-01: answer, accept nothing new, let answers in flight pass both ways,
+            # then close (when drained, or after response_timeout; see on_time).
             self._send_raw(encode(P.UnbindResp(), pdu.sequence_number))
-            self._fail_all("unbound", events)
+            self.state = State.UNBOUND
+            self._unbind_deadline = now + self.config.response_timeout
             events.append(Unbound(by_peer=True))
-            self._close(events, "peer unbound")
         elif cid in _NO_RESPONSE:
             events.append(RequestReceived(pdu))
         elif len(self._inbound_pending) >= self.config.max_inbound_pending:
@@ -304,6 +321,7 @@ class Session:
             if cid in BIND_STATE and isinstance(pdu, P.BindTransmitter | P.BindReceiver
                                                 | P.BindTransceiver):
                 self.interface_version = pdu.interface_version
+                self._bind_pending = pdu.sequence_number
             self._inbound_pending.add(pdu.sequence_number)
             events.append(RequestReceived(pdu))
 
@@ -393,6 +411,8 @@ class Session:
         """Answer a RequestReceived; the response gets the request's sequence number."""
         seq = request.sequence_number
         self._inbound_pending.discard(seq)
+        if seq == self._bind_pending:
+            self._bind_pending = None
         if self.state is State.CLOSED:
             return
         self._out.append(encode(response, seq, self.config.tlv_registry))
@@ -452,6 +472,9 @@ class Session:
             due.append(self._init_deadline)
         if self._unbind_deadline is not None and self.state is State.UNBINDING:
             due.append(self._unbind_deadline)
+        if self.state is State.UNBOUND:
+            drained = not self._window and not self._inbound_pending
+            due.append(0.0 if drained else self._unbind_deadline or 0.0)
         if self.state in _BOUND:
             if self._enquire_deadline is not None:
                 due.append(self._enquire_deadline)
@@ -470,6 +493,12 @@ class Session:
         if self.state is State.OPEN and self._init_deadline is not None \
                 and now >= self._init_deadline:
             self._close(events, f"no bind within {cfg.session_init_timeout:g} s")
+            return events
+        if self.state is State.UNBOUND and (
+                not self._window and not self._inbound_pending
+                or self._unbind_deadline is None or now >= self._unbind_deadline):
+            self._fail_all("unbound", events)
+            self._close(events, "peer unbound")
             return events
         if self.state is State.UNBINDING and self._unbind_deadline is not None \
                 and now >= self._unbind_deadline:
