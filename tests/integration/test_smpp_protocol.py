@@ -194,12 +194,28 @@ def test_session_init_timeout_closes_the_connection() -> None:
 # --- close and loss -------------------------------------------------------------------------
 
 def test_peer_unbind_is_answered_then_the_connection_closes() -> None:
-    """Breaks if CloseConnection is not flushed before loseConnection (unbind_resp lost)."""
+    """Breaks if CloseConnection is not flushed before loseConnection (unbind_resp lost), or
+    if the session's "drained, close now" deadline is not acted on."""
     proto, transport, clock, handler = bound_server()
     proto.dataReceived(encode(P.Unbind(), 7))
     assert [type(p) for p in transport.pdus()] == [P.UnbindResp]
+    clock.advance(0)                 # nothing in flight: the session closes on its timer
     assert transport.disconnecting
     assert any(isinstance(e, Unbound) and e.by_peer for e in handler.events)
+
+
+def test_answer_given_after_a_peer_unbind_still_leaves_before_the_close() -> None:
+    """Breaks if the adapter closes before an answer pending at the peer's unbind is sent
+    (the customer would lose the submit_sm_resp of an accepted message, UNB-01)."""
+    proto, transport, clock, handler = bound_server(Recorder(answer_now=False))
+    proto.dataReceived(submits(3, 1) + encode(P.Unbind(), 4))
+    assert [type(p) for p in transport.pdus()] == [P.UnbindResp]
+    clock.advance(0)
+    assert not transport.disconnecting
+    proto.respond(handler.kept[0], P.SubmitSmResp(message_id="late"))
+    clock.advance(0)
+    assert [(type(p), p.sequence_number) for p in transport.pdus()] == [(P.SubmitSmResp, 3)]
+    assert transport.disconnecting
 
 
 def test_connection_lost_fails_requests_in_flight_and_fires_closed() -> None:
