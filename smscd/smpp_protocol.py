@@ -206,10 +206,9 @@ class SmppProtocol(Protocol):
 
     def bind(self, request: BindPdu) -> Deferred[Bound]:
         """ESME role: send our bind; the Deferred fires on Bound or fails with BindFailed."""
-        d = self.when_bound()
         self.session.bind(request, self.clock.seconds())
         self._written()
-        return d
+        return self.when_bound()
 
     def accept_bind(self, request: P.Pdu, system_id: str) -> None:
         """SMSC role: answer a bind with ESME_ROK; the session is bound from now on."""
