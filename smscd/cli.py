@@ -94,6 +94,85 @@ def send(to: str, text: str, sender: str, host: str, port: int, system_id: str,
     sys.exit(result.exit_code)
 
 
+# --- smscd simulator ------------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Listen address.")
+@click.option("--port", default=2776, show_default=True, type=click.IntRange(0, 65535),
+              help="Listen port (0 picks a free one and prints it).")
+@click.option("--account", "accounts", multiple=True, metavar="SYSTEM_ID:PASSWORD",
+              help="An account ESMEs may bind with (repeatable; default smscd:smscd).")
+@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds before each submit_sm_resp.")
+@click.option("--receipt-delay", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds before each delivery receipt.")
+@click.option("--outcome", "outcomes", multiple=True, metavar="STAT=PERCENT",
+              help="Receipt outcome mix, e.g. DELIVRD=90 --outcome UNDELIV=10.")
+@click.option("--throughput", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="submit_sm/s per account before ESME_RTHROTTLED (0: unlimited).")
+@click.option("--ids", "id_format", type=click.Choice(["hex", "decimal"]), default="hex",
+              show_default=True, help="Format of the message ids it hands out.")
+@click.option("--mo-rate", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="MO messages per second to inject.")
+def simulator(host: str, port: int, accounts: tuple[str, ...], latency: float,
+              receipt_delay: float, outcomes: tuple[str, ...], throughput: float,
+              id_format: str, mo_rate: float) -> None:
+    """Run the SMSC simulator: a realistic vendor for demos, tests and benchmarks."""
+    from connectors.sim_config import SimulatorConfig, SimulatorConfigError
+    from connectors.simulator import SimulatorService
+    from smscd.smpp.message_state import MessageState, state_from_stat
+
+    from .reactor import install
+
+    problems: list[str] = []
+    account_map: dict[str, str] = {}
+    for item in accounts:
+        system_id, sep, password = item.partition(":")
+        if not sep or not system_id:
+            problems.append(f"--account {item!r}: expected SYSTEM_ID:PASSWORD")
+        account_map[system_id] = password
+    mix: dict[MessageState, float] = {}
+    for item in outcomes:
+        word, sep, percent = item.partition("=")
+        state = state_from_stat(word)
+        try:
+            value = float(percent)
+        except ValueError:
+            value = -1.0
+        if not sep or state is MessageState.UNKNOWN and word.upper() != "UNKNOWN" or value < 0:
+            problems.append(f"--outcome {item!r}: expected STAT=PERCENT, e.g. UNDELIV=10")
+            continue
+        mix[state] = value
+    try:
+        config = SimulatorConfig(
+            accounts=account_map or {"smscd": "smscd"}, latency=latency,
+            receipt_delay=receipt_delay, outcomes=mix or {MessageState.DELIVERED: 100.0},
+            throughput=throughput, message_id_format=id_format,  # type: ignore[arg-type]
+            mo_rate=mo_rate)
+    except SimulatorConfigError as e:
+        problems += e.problems
+    if problems:
+        _fail(problems)
+    reactor = install()
+    service = SimulatorService(config, reactor)
+
+    def started(bound_port: int) -> None:
+        click.echo(f"smscd simulator listening on {host}:{bound_port} "
+                   f"(accounts: {', '.join(config.accounts)})")
+
+    def failed(failure: Any) -> None:
+        click.echo(f"smscd simulator: cannot listen on {host}:{port}: "
+                   f"{failure.getErrorMessage()}", err=True)
+        reactor.stop()
+
+    from twisted.internet.defer import ensureDeferred
+    reactor.callWhenRunning(
+        lambda: ensureDeferred(service.start(port, host)).addCallbacks(started, failed))
+    reactor.addSystemEventTrigger("before", "shutdown",
+                                  lambda: ensureDeferred(service.stop()))
+    reactor.run()
+
+
 # --- smscd config ---------------------------------------------------------------------------
 
 @main.group()

@@ -216,3 +216,24 @@ def test_pdu_decode_rejects_non_hex(dump: str, reason: str) -> None:
 def test_parse_hex_skips_separators_only() -> None:
     """Breaks if separators or 0x prefixes are not stripped, or digits inside are dropped."""
     assert parse_hex("0x00:0A 0xff\t10") == b"\x00\x0a\xff\x10"
+
+
+def test_simulator_names_each_bad_option():
+    """`smscd simulator` must name every malformed option and exit 2 before listening."""
+    from click.testing import CliRunner
+
+    from smscd.cli import main as cli_main
+    result = CliRunner().invoke(cli_main, ["simulator", "--account", "x", "--outcome", "FOO=3",
+                                           "--outcome", "DELIVRD=abc"])
+    assert result.exit_code == 2
+    assert "--account 'x'" in result.output and "--outcome 'FOO=3'" in result.output
+    assert "--outcome 'DELIVRD=abc'" in result.output
+
+
+def test_send_requires_credentials():
+    """`smscd send` without --user/--password must be a usage error, not a bind attempt."""
+    from click.testing import CliRunner
+
+    from smscd.cli import main as cli_main
+    result = CliRunner().invoke(cli_main, ["send", "--to", "1", "--text", "x"], env={})
+    assert result.exit_code == 2 and "--user" in result.output
