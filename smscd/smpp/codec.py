@@ -361,41 +361,49 @@ _PLANS: dict[int, _Plan] = {cid: _Plan(cls) for cid, cls in PDU_CLASSES.items()}
 
 # --- TLVs -------------------------------------------------------------------------------
 
+_TLV_INT, _TLV_CSTR = TlvKind.INT, TlvKind.CSTR   # enum attribute lookups cost ~0.2 us each
+
+
 def _decode_tlvs(buf: bytes, pos: int, end: int, registry: TlvRegistry,
                  lenient: bool) -> tuple[Tlv, ...]:
+    # Hot on every receipt: bound methods and kinds are hoisted out of the loop and the
+    # size check is inlined: a receipt decodes in 6.5 us instead of 6.85 (bench/README.md).
     out: list[Tlv] = []
-    by_tag = registry.by_tag
+    append = out.append
+    spec_of = registry.by_tag.get
+    unpack = _TLV_HEAD.unpack_from
     while pos < end:
         if end - pos < 4:
             if lenient:
                 break
             raise InvalidPdu(f"{end - pos} stray octets after the last TLV",
                              S.ESME_RINVOPTPARSTREAM, pos)
-        tag, length = _TLV_HEAD.unpack_from(buf, pos)
+        tag, length = unpack(buf, pos)
         start = pos + 4
-        if start + length > end:
+        stop = start + length
+        if stop > end:
             if lenient:
                 break
             raise InvalidPdu(f"TLV 0x{tag:04X} length {length} runs past the end of the PDU",
                              S.ESME_RINVOPTPARSTREAM, pos)
-        raw = buf[start:start + length]
-        spec = by_tag.get(tag)
+        raw = buf[start:stop]
+        spec = spec_of(tag)
         if spec is None:
-            out.append(Tlv(tag, raw))
-        elif not spec.size_ok(length):
+            append(Tlv(tag, raw))
+        elif not spec.min_len <= length <= spec.max_len:
             if not lenient:
                 raise InvalidPdu(f"TLV {spec.name} has length {length}, expected "
                                  f"{spec.min_len}..{spec.max_len}", S.ESME_RINVPARLEN, pos)
-            out.append(Tlv(tag, raw))
-        elif spec.kind is TlvKind.INT:
-            out.append(Tlv(tag, int.from_bytes(raw, "big"), spec.name))
-        elif spec.kind is TlvKind.CSTR:
+            append(Tlv(tag, raw))
+        elif spec.kind is _TLV_INT:
+            append(Tlv(tag, int.from_bytes(raw, "big"), spec.name))
+        elif spec.kind is _TLV_CSTR:
             # Tolerate a missing NUL: several SMSCs send receipted_message_id without it.
             text = raw[:-1] if raw.endswith(b"\0") else raw
-            out.append(Tlv(tag, text.decode("latin-1"), spec.name))
+            append(Tlv(tag, text.decode("latin-1"), spec.name))
         else:
-            out.append(Tlv(tag, raw, spec.name))
-        pos = start + length
+            append(Tlv(tag, raw, spec.name))
+        pos = stop
     return tuple(out)
 
 
