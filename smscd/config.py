@@ -148,7 +148,7 @@ SECTIONS = (
     Section("smpp_server", SmppServerConfig, "the SMPP listener customers bind to", (
         Key("host", str, "127.0.0.1", "address to listen on (loopback only by default)"),
         Key("port", int, 2775, "TCP port to listen on", lo=1, hi=65535),
-        Key("max_pdu_size", int, 65536, "largest command_length accepted, in octets", lo=16),
+        Key("max_pdu_size", int, 68000, "largest command_length accepted, in octets", lo=16),
         Key("window", int, 10, "outstanding requests allowed per bind", lo=1),
         Key("session_init_timeout", float, 30.0,
             "seconds a new connection may stay unbound", above=0),

@@ -364,6 +364,16 @@ _PLANS: dict[int, _Plan] = {cid: _Plan(cls) for cid, cls in PDU_CLASSES.items()}
 _TLV_INT, _TLV_CSTR = TlvKind.INT, TlvKind.CSTR   # enum attribute lookups cost ~0.2 us each
 
 
+# TLVs whose value smscd acts on: a wrong length there is an error (ESME_RINVPARLEN, TLV-12).
+# Any other known tag with an odd length is kept raw, like an unknown one: 3.4 SMSCs reuse
+# 5.0 tags with other sizes (jasmin #325), and refusing the PDU would lose a receipt.
+_INTERPRETED_TAGS = frozenset(STANDARD_TLVS.by_name[name].tag for name in (
+    "receipted_message_id", "message_state", "network_error_code", "message_payload",
+    "sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum", "user_message_reference",
+    "source_port", "destination_port", "sc_interface_version", "more_messages_to_send",
+    "payload_type", "callback_num", "ussd_service_op"))
+
+
 def _decode_tlvs(buf: bytes, pos: int, end: int, registry: TlvRegistry,
                  lenient: bool) -> tuple[Tlv, ...]:
     # Hot on every receipt: bound methods and kinds are hoisted out of the loop and the
@@ -391,7 +401,7 @@ def _decode_tlvs(buf: bytes, pos: int, end: int, registry: TlvRegistry,
         if spec is None:
             append(Tlv(tag, raw))
         elif not spec.min_len <= length <= spec.max_len:
-            if not lenient:
+            if not lenient and tag in _INTERPRETED_TAGS:
                 raise InvalidPdu(f"TLV {spec.name} has length {length}, expected "
                                  f"{spec.min_len}..{spec.max_len}", S.ESME_RINVPARLEN, pos)
             append(Tlv(tag, raw))

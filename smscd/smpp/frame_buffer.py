@@ -16,7 +16,7 @@ from .errors import FramingError
 from .status import CommandStatus
 
 MIN_PDU = 16
-DEFAULT_MAX_PDU = 64 * 1024
+DEFAULT_MAX_PDU = 68_000   # a full 65,535-octet message_payload fits (HDR-06)
 _HEADER = struct.Struct(">IIII")
 _LENGTH = struct.Struct(">I")
 

@@ -71,7 +71,7 @@ def test_defaults() -> None:
     c = default_config()
     assert c.data_dir == pathlib.Path("var")
     assert (c.smpp_server.host, c.smpp_server.port) == ("127.0.0.1", 2775)
-    assert (c.smpp_server.max_pdu_size, c.smpp_server.window) == (65536, 10)
+    assert (c.smpp_server.max_pdu_size, c.smpp_server.window) == (68000, 10)
     assert (c.smpp_server.session_init_timeout, c.smpp_server.enquire_link_interval,
             c.smpp_server.inactivity_timeout, c.smpp_server.response_timeout) == (30, 30, 300, 10)
     assert (c.text.max_parts, c.text.reassembly_max_groups, c.text.reassembly_max_bytes,

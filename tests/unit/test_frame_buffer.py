@@ -118,8 +118,9 @@ def test_command_length_above_the_cap_before_16_octets_has_no_sequence() -> None
 
 
 def test_70000_octet_command_length_is_refused_before_its_body_arrives() -> None:
-    """Breaks when a huge length is only noticed after 70 kB were buffered (HDR-06)."""
-    assert DEFAULT_MAX_PDU < 70_000
+    """Breaks when a huge length is only noticed after 70 kB were buffered (HDR-06), or when
+    a legal PDU with a full 65,535-octet message_payload no longer fits the default cap."""
+    assert 16 + 200 + 4 + 65_535 < DEFAULT_MAX_PDU < 70_000
     buf = FrameBuffer()
     with pytest.raises(FramingError) as info:
         buf.feed((70_000).to_bytes(4, "big"))
