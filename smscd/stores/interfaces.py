@@ -1,0 +1,193 @@
+# tests: tests/integration/test_sqlite_store.py
+"""What the core path needs from storage, as small typing.Protocols.
+
+Rule 1: every method that changes state returns a Deferred that fires only once the change
+is durable (committed and fsynced, or confirmed by the broker). Callers answer customers and
+vendors from that callback, never before.
+Rule 2: callers hold no backend object: the embedded SQLite store implements all four
+protocols today; RabbitMQ (Queues), Redis (Correlations) and PostgreSQL (MessageLog, Users)
+can each implement one later without a caller changing.
+Rule 3: queues are at-least-once. An entry leased when the process dies is handed out again
+after the restart, so a message in flight at a crash may reach the vendor twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from twisted.internet.defer import Deferred
+
+from smscd.message import Message
+from smscd.smpp.message_state import MessageState
+
+
+class StoreError(Exception):
+    """The store cannot be used: locked by another process, newer schema, closed."""
+
+
+class UserExists(StoreError):
+    """`Users.create` for a username that is already taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """One queued item as handed to a consumer.
+
+    `obj` is the object the publisher gave in this process (e.g. the `Message`), so a
+    consumer need not decode `payload`; after a restart, or from another node, it is None.
+    """
+    id: int
+    queue: str
+    key: str
+    payload: bytes
+    obj: object | None = field(default=None, compare=False, repr=False)
+    attempts: int = 0
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An entry that could not be processed (or expired), kept for an operator."""
+    id: int
+    queue: str
+    key: str
+    payload: bytes
+    attempts: int
+    reason: str
+    dead_at: float
+    expires_at: float | None
+
+
+ExpiredHandler = Callable[[list[QueueEntry]], object]
+
+
+class Queues(Protocol):
+    """Durable work queues with leases, delayed retry, a dead-letter list and expiry."""
+
+    def publish(self, queue: str, key: str, payload: bytes, obj: object | None = None,
+                delay: float = 0.0, expires_at: float | None = None) -> Deferred[int]:
+        """Durably enqueue; fires with the entry id. `key` (unique per queue) names it for
+        `remove`/`replace`; `delay` holds it back; after `expires_at` it is never handed out."""
+
+    def take(self, queue: str, max_n: int) -> list[QueueEntry]:
+        """Up to `max_n` ready entries, leased to the caller until ack/retry/dead_letter/
+        release (or a restart). Expired entries are dropped and reported, never returned."""
+
+    def when_ready(self, queue: str) -> Deferred[None]:
+        """Fires when `take` would return something (cancel it to stop waiting)."""
+
+    def ack(self, entry: QueueEntry) -> Deferred[None]:
+        """Done with a leased entry: it is gone for good."""
+
+    def retry(self, entry: QueueEntry, delay: float, reason: str) -> Deferred[None]:
+        """Back in the queue after `delay` seconds with attempts + 1."""
+
+    def dead_letter(self, entry: QueueEntry, reason: str) -> Deferred[None]:
+        """Out of the queue into the dead-letter list."""
+
+    def release(self, entry: QueueEntry) -> Deferred[None]:
+        """Give a leased entry back unchanged, at the head of the queue (consumer stopped)."""
+
+    def remove(self, queue: str, key: str) -> Deferred[bool]:
+        """cancel_sm: delete the entry with `key` if it is queued and not leased."""
+
+    def replace(self, queue: str, key: str, payload: bytes,
+                obj: object | None = None) -> Deferred[bool]:
+        """replace_sm: new payload for the entry with `key` if it is queued and not leased."""
+
+    def depth(self, queue: str) -> int:
+        """Entries waiting (ready or delayed), not counting leased ones."""
+
+    def dead_letters(self, queue: str, limit: int = 100,
+                     after_id: int = 0) -> Deferred[list[DeadLetter]]:
+        """The dead-letter list of `queue`, oldest first, `limit` entries after `after_id`."""
+
+    def requeue_dead(self, dead_id: int) -> Deferred[bool]:
+        """Put a dead letter back in its queue with attempts reset to 0."""
+
+    def on_expired(self, queue: str, handler: ExpiredHandler | None) -> None:
+        """Call `handler` with the entries of `queue` dropped because they expired, once their
+        removal is durable (they are also kept as dead letters with reason "expired")."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartRecord:
+    """What happened to one part upstream; None until it happened."""
+    index: int
+    connector: str | None = None
+    vendor_id: str | None = None
+    sent_at: float | None = None
+    state: MessageState | None = None
+    error: str = ""
+    state_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    message: Message
+    accepted_at: float
+    state: MessageState                 # overall, see smscd.stores.states.overall_state
+    updated_at: float                   # latest of accepted, sent and state times
+    parts: tuple[PartRecord, ...]       # one per message part, in order
+
+
+class MessageLog(Protocol):
+    """Every accepted message, what became of each part, answerable per customer."""
+
+    def accept(self, message: Message, queue: str) -> Deferred[None]:
+        """Log `message` and publish it (key = message.id, obj = message, delayed until
+        schedule_at, expiring at expires_at) to `queue` as one durable change; the
+        customer's submit_sm_resp waits on this."""
+
+    def record_sent(self, message_id: str, part_index: int, connector: str,
+                    vendor_id: str) -> Deferred[None]:
+        """The vendor accepted a part and gave it `vendor_id`."""
+
+    def record_state(self, message_id: str, part_index: int, state: int, error: str,
+                     at: float) -> Deferred[None]:
+        """A part reached `state` (from a receipt, or failed here); an intermediate state
+        never overwrites a final one."""
+
+    def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
+        """The record, if `message_id` exists and belongs to `user`; otherwise None."""
+
+    def find(self, message_id: str) -> Deferred[MessageRecord | None]:
+        """The record whoever owns it: for internal lookups (a receipt found through its
+        correlation), never to answer a customer, which `get` is for."""
+
+    def cancel(self, message_id: str, user: str, queue: str) -> Deferred[bool]:
+        """cancel_sm: if `user`'s message is still in `queue` and not leased, remove it and
+        mark every part DELETED, as one durable change. False if gone, sent or not theirs."""
+
+    def replace(self, message: Message, queue: str) -> Deferred[bool]:
+        """replace_sm: if the message is still in `queue`, not leased and `message.user`'s,
+        make `message` its body in the log and the queue, as one durable change."""
+
+
+class Correlations(Protocol):
+    """Vendor message id -> our message and part, until the receipt is due no more."""
+
+    def put(self, connector: str, vendor_id: str, message_id: str, part_index: int,
+            expires_at: float) -> Deferred[None]: ...
+
+    def get(self, connector: str, vendor_id: str) -> Deferred[tuple[str, int] | None]:
+        """(message_id, part_index), or None if unknown or expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    username: str
+    password_hash: str = field(repr=False)    # smscd.passwords format; never logged
+    max_bindings: int
+    throughput: float | None                  # submits/s; None = no limit
+    created_at: float
+
+
+class Users(Protocol):
+    """Minimal provisioning: the routing/credentials work extends it."""
+
+    def get(self, username: str) -> Deferred[UserRecord | None]: ...
+
+    def create(self, username: str, password: str, max_bindings: int = 10,
+               throughput: float | None = None) -> Deferred[UserRecord]:
+        """Store a new user with its password scrypt-hashed; UserExists if taken."""

@@ -1,0 +1,226 @@
+# tests: tests/integration/test_sqlite_store.py
+"""`MessageLog`, `Correlations` and `Users` on the embedded store.
+
+Every call is one op in the group-commit writer, reads included: a read then sees every
+change submitted before it (a receipt racing its own correlation still finds it), and its
+Deferred fires after that batch commits. Message bodies are `dump_message` bytes.
+"""
+from __future__ import annotations
+
+import sqlite3
+from functools import partial
+from typing import Any, Callable, Protocol
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+
+from smscd.message import Message, dump_message, load_message
+from smscd.passwords import hash_password
+from smscd.smpp.message_state import MessageState, is_final, state_from_int
+from smscd.stores.group_commit import GroupCommitWriter
+from smscd.stores.interfaces import MessageRecord, PartRecord, UserExists, UserRecord
+from smscd.stores.ops import Read, Rows, Statement
+from smscd.stores.sqlite_queues import ReactorTime, SqliteQueues
+from smscd.stores.states import overall_state
+
+_INTERMEDIATE = tuple(int(s) for s in MessageState if not is_final(s))
+
+
+class SqliteMessageLog:
+    def __init__(self, writer: GroupCommitWriter, queues: SqliteQueues,
+                 clock: ReactorTime) -> None:
+        self._writer = writer
+        self._queues = queues
+        self._clock = clock
+
+    def accept(self, message: Message, queue: str) -> Deferred[None]:
+        now = self._clock.seconds()
+        body = dump_message(message)
+        delay = 0.0 if message.schedule_at is None else message.schedule_at - now
+        d = self._queues.publish_with(((INSERT_MESSAGE, (message.id, message.user, now, body)),),
+                                      queue, message.id, body, message, delay,
+                                      message.expires_at)
+        return d.addCallback(_none)
+
+    def record_sent(self, message_id: str, part_index: int, connector: str,
+                    vendor_id: str) -> Deferred[None]:
+        return self._writer.submit(Rows(((RECORD_SENT, (message_id, part_index, connector,
+                                                         vendor_id, self._clock.seconds())),)))
+
+    def record_state(self, message_id: str, part_index: int, state: int, error: str,
+                     at: float) -> Deferred[None]:
+        return self._writer.submit(Rows(((RECORD_STATE, (message_id, part_index, int(state),
+                                                          error, at)),)))
+
+    def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
+        return self._writer.submit(Read(partial(_get_message, message_id, user)))
+
+    def find(self, message_id: str) -> Deferred[MessageRecord | None]:
+        return self._writer.submit(Read(partial(_get_message, message_id, None)))
+
+    def cancel(self, message_id: str, user: str, queue: str) -> Deferred[bool]:
+        """cancel_sm: if `user`'s message is still queued and not leased, remove it and mark
+        every part DELETED, in one durable change. False if it is gone, sent or not theirs."""
+        queued = self._queued(queue, message_id)
+        if queued is None or queued.user != user:
+            return succeed(False)
+        return self._queues.remove_with(
+            partial(_mark_all, message_id, len(queued.parts), int(MessageState.DELETED),
+                    "cancelled", self._clock.seconds()), queue, message_id)
+
+    def replace(self, message: Message, queue: str) -> Deferred[bool]:
+        """replace_sm: if the message is still queued, not leased and `message.user`'s,
+        store `message` as its new body in the log and the queue, in one durable change."""
+        queued = self._queued(queue, message.id)
+        if queued is None or queued.user != message.user:
+            return succeed(False)
+        body = dump_message(message)
+        return self._queues.replace_with(partial(_replace_body, message.id, body),
+                                         queue, message.id, body, message)
+
+    def _queued(self, queue: str, message_id: str) -> Message | None:
+        entry = self._queues.peek(queue, message_id)
+        if entry is None:
+            return None
+        return entry.obj if isinstance(entry.obj, Message) else load_message(entry.payload)
+
+
+class SqliteCorrelations:
+    def __init__(self, writer: GroupCommitWriter, clock: ReactorTime) -> None:
+        self._writer = writer
+        self._clock = clock
+
+    def put(self, connector: str, vendor_id: str, message_id: str, part_index: int,
+            expires_at: float) -> Deferred[None]:
+        return self._writer.submit(Rows(((PUT_CORRELATION, (connector, vendor_id, message_id,
+                                                             part_index, expires_at)),)))
+
+    def get(self, connector: str, vendor_id: str) -> Deferred[tuple[str, int] | None]:
+        return self._writer.submit(Read(partial(_get_correlation, connector, vendor_id,
+                                                self._clock.seconds())))
+
+    def purge(self, limit: int = 10_000) -> Deferred[int]:
+        """Delete up to `limit` expired correlations; fires with how many went."""
+        return self._writer.submit(partial(_purge_correlations, self._clock.seconds(), limit))
+
+
+class ThreadReactor(Protocol):
+    def getThreadPool(self) -> ThreadPool: ...
+
+
+class SqliteUsers:
+    def __init__(self, writer: GroupCommitWriter, clock: ReactorTime,
+                 reactor: ThreadReactor, hasher: Callable[[str], str] = hash_password) -> None:
+        self._writer = writer
+        self._clock = clock
+        self._reactor = reactor
+        self._hasher = hasher
+
+    def get(self, username: str) -> Deferred[UserRecord | None]:
+        return self._writer.submit(Read(partial(_get_user, username)))
+
+    def create(self, username: str, password: str, max_bindings: int = 10,
+               throughput: float | None = None) -> Deferred[UserRecord]:
+        # scrypt costs tens of ms of CPU: hash in the reactor's thread pool, not the reactor
+        # thread nor the writer thread (which would stall every commit behind it).
+        d: Deferred[str] = deferToThreadPool(self._reactor, self._reactor.getThreadPool(),  # type: ignore[arg-type]
+                                             self._hasher, password)
+
+        def store(password_hash: str) -> Deferred[UserRecord]:
+            record = UserRecord(username, password_hash, max_bindings, throughput,
+                                self._clock.seconds())
+            return self._writer.submit(partial(_insert_user, record))
+
+        def taken(f: Failure) -> Failure:
+            if f.check(sqlite3.IntegrityError):  # type: ignore[no-untyped-call]
+                raise UserExists(f"user {username!r} already exists")
+            return f
+        return d.addCallback(store).addErrback(taken)
+
+
+def _none(_: object) -> None:
+    return None
+
+
+# --- SQL, run in the writer thread ----------------------------------------------------------
+
+INSERT_MESSAGE = Statement("INSERT INTO messages (id, user, accepted_at, body) VALUES ",
+                           "(?, ?, ?, ?)")
+RECORD_SENT = Statement(
+    "INSERT INTO message_parts (message_id, part_index, connector, vendor_id, sent_at) VALUES ",
+    "(?, ?, ?, ?, ?)",
+    " ON CONFLICT (message_id, part_index) DO UPDATE SET connector = excluded.connector, "
+    "vendor_id = excluded.vendor_id, sent_at = excluded.sent_at")
+# An intermediate state never overwrites a final one (receipts arrive out of order).
+RECORD_STATE = Statement(
+    "INSERT INTO message_parts (message_id, part_index, state, error, state_at) VALUES ",
+    "(?, ?, ?, ?, ?)",
+    " ON CONFLICT (message_id, part_index) DO UPDATE SET state = excluded.state, "
+    "error = excluded.error, state_at = excluded.state_at "
+    f"WHERE message_parts.state IS NULL OR message_parts.state IN {_INTERMEDIATE} "
+    f"OR excluded.state NOT IN {_INTERMEDIATE}")
+PUT_CORRELATION = Statement(
+    "INSERT OR REPLACE INTO correlations (connector, vendor_id, message_id, part_index, "
+    "expires_at) VALUES ", "(?, ?, ?, ?, ?)")
+
+
+def _replace_body(message_id: str, body: bytes, conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE messages SET body = ? WHERE id = ?", (body, message_id))
+
+
+def _mark_all(message_id: str, n_parts: int, state: int, error: str, at: float,
+              conn: sqlite3.Connection) -> None:
+    RECORD_STATE.write(conn, [(message_id, i, state, error, at) for i in range(n_parts)])
+
+
+def _get_message(message_id: str, user: str | None,
+                 conn: sqlite3.Connection) -> MessageRecord | None:
+    row = conn.execute("SELECT accepted_at, body, user FROM messages WHERE id = ?",
+                       (message_id,)).fetchone()
+    if row is None or (user is not None and row[2] != user):
+        return None
+    accepted_at, body, _ = row
+    message = load_message(body)
+    found: dict[int, PartRecord] = {}
+    for index, connector, vendor_id, sent_at, state, error, state_at in conn.execute(
+            "SELECT part_index, connector, vendor_id, sent_at, state, error, state_at "
+            "FROM message_parts WHERE message_id = ? ORDER BY part_index", (message_id,)):
+        found[index] = PartRecord(index, connector, vendor_id, sent_at,
+                                  None if state is None else state_from_int(state),
+                                  error, state_at)
+    parts = tuple(found.get(i, PartRecord(i)) for i in range(len(message.parts)))
+    times = [accepted_at] + [t for p in parts for t in (p.sent_at, p.state_at) if t is not None]
+    return MessageRecord(message, accepted_at, overall_state(p.state for p in parts),
+                         max(times), parts)
+
+
+def _get_correlation(connector: str, vendor_id: str, now: float,
+                     conn: sqlite3.Connection) -> tuple[str, int] | None:
+    row = conn.execute("SELECT message_id, part_index, expires_at FROM correlations "
+                       "WHERE connector = ? AND vendor_id = ?", (connector, vendor_id)).fetchone()
+    if row is None or row[2] <= now:
+        return None
+    return row[0], row[1]
+
+
+def _purge_correlations(now: float, limit: int, conn: sqlite3.Connection) -> int:
+    return conn.execute(
+        "DELETE FROM correlations WHERE (connector, vendor_id) IN (SELECT connector, vendor_id "
+        "FROM correlations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
+        (now, limit)).rowcount
+
+
+def _get_user(username: str, conn: sqlite3.Connection) -> UserRecord | None:
+    row = conn.execute("SELECT username, password_hash, max_bindings, throughput, created_at "
+                       "FROM users WHERE username = ?", (username,)).fetchone()
+    return None if row is None else UserRecord(*row)
+
+
+def _insert_user(record: UserRecord, conn: sqlite3.Connection) -> UserRecord:
+    conn.execute("INSERT INTO users (username, password_hash, max_bindings, throughput, "
+                 "created_at) VALUES (?, ?, ?, ?, ?)",
+                 (record.username, record.password_hash, record.max_bindings,
+                  record.throughput, record.created_at))
+    return record
