@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-import threading
 from pathlib import Path
 from typing import IO, Any, Callable, Protocol
 
@@ -48,10 +47,8 @@ class SqliteStore:
     users: SqliteUsers
 
     def __init__(self, writer: GroupCommitWriter, reactor: StoreReactor, lock: IO[bytes],
-                 first_id: int, sweep_interval: float, purge_interval: float,
-                 checkpointer: Checkpointer) -> None:
+                 first_id: int, sweep_interval: float, purge_interval: float) -> None:
         self._writer = writer
-        self._checkpointer = checkpointer
         self._reactor = reactor
         self._lock = lock
         self._sweep_interval = sweep_interval
@@ -88,9 +85,9 @@ class SqliteStore:
             raise
         first_id = rows[-1][0] + 1 if rows else 1
         writer = GroupCommitWriter(conn, reactor, max_batch=max_batch,
-                                   interval_ms=group_commit_interval_ms)
-        store = cls(writer, reactor, lock, first_id, sweep_interval, purge_interval,
-                    Checkpointer(path, checkpoint_interval))
+                                   interval_ms=group_commit_interval_ms,
+                                   checkpoint_interval=checkpoint_interval)
+        store = cls(writer, reactor, lock, first_id, sweep_interval, purge_interval)
         for entry_id, queue, key, payload, attempts, available_at, expires_at in rows:
             store.queues.restore(QueueEntry(entry_id, queue, key, payload, None, attempts,
                                             expires_at), available_at)
@@ -112,7 +109,6 @@ class SqliteStore:
                 if timer.active():
                     timer.cancel()
             self.queues.stop()
-            self._checkpointer.stop()
             self._closing = Deferred()
             self._writer.close().addCallback(self._closed)
         d: Deferred[None] = Deferred()
@@ -152,40 +148,6 @@ class SqliteStore:
         d.addCallbacks(again, failed)
 
 
-class Checkpointer:
-    """Copies the WAL back into the database file from its own thread and connection.
-
-    SQLite's automatic checkpoint runs inside a COMMIT, so every few thousand pages one
-    commit (and every customer waiting on it) would stall for the copy and its fsync. A
-    PASSIVE checkpoint here runs beside the writer instead, never blocking it.
-    """
-
-    def __init__(self, path: Path, interval: float) -> None:
-        self._path = path
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="smscd-store-checkpoint",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(str(self._path), isolation_level=None)
-        try:
-            conn.execute("PRAGMA synchronous = FULL")
-            while not self._stop.wait(self._interval):
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as e:
-                    log.warn("store checkpoint failed: {error}", error=e)
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        """Blocks until the thread is done (at most one checkpoint)."""
-        self._stop.set()
-        self._thread.join()
-
-
 def _lock(path: Path) -> IO[bytes]:
     """One process per store file: two would each hand out every queued entry."""
     lock = open(path.with_name(path.name + ".lock"), "ab")
@@ -202,7 +164,7 @@ def _configure(conn: sqlite3.Connection) -> None:
     if str(mode).lower() != "wal":
         raise StoreError(f"cannot put the store in WAL mode (got {mode!r})")
     conn.execute("PRAGMA synchronous = FULL")        # fsync the WAL at every commit
-    conn.execute("PRAGMA wal_autocheckpoint = 0")    # the Checkpointer does it, off the writer
+    conn.execute("PRAGMA wal_autocheckpoint = 0")    # the writer does it between batches
     conn.execute("PRAGMA journal_size_limit = 67108864")
     conn.execute("PRAGMA cache_size = -32768")       # 32 MiB
     conn.execute("PRAGMA temp_store = MEMORY")

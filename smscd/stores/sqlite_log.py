@@ -39,10 +39,9 @@ class SqliteMessageLog:
         now = self._clock.seconds()
         body = dump_message(message)
         delay = 0.0 if message.schedule_at is None else message.schedule_at - now
-        d = self._queues.publish_with(((INSERT_MESSAGE, (message.id, message.user, now, body)),),
-                                      queue, message.id, body, message, delay,
-                                      message.expires_at)
-        return d.addCallback(_none)
+        return self._queues.publish_with(
+            ((INSERT_MESSAGE, (message.id, message.user, now, body)),),
+            queue, message.id, body, message, delay, message.expires_at, None)
 
     def record_sent(self, message_id: str, part_index: int, connector: str,
                     vendor_id: str) -> Deferred[None]:
@@ -138,10 +137,6 @@ class SqliteUsers:
                 raise UserExists(f"user {username!r} already exists")
             return f
         return d.addCallback(store).addErrback(taken)
-
-
-def _none(_: object) -> None:
-    return None
 
 
 # --- SQL, run in the writer thread ----------------------------------------------------------

@@ -32,6 +32,7 @@ from smscd.stores.ops import Read, Rows, Statement
 log = Logger()
 
 SqlOp = Callable[[sqlite3.Connection], Any]
+_ID: Any = object()                     # publish_with's default result: the entry id
 RowList = tuple[tuple[Statement, tuple[Any, ...]], ...]
 
 INSERT_ENTRY = Statement("INSERT INTO queue_entries (id, queue, key, payload, attempts, "
@@ -83,19 +84,20 @@ class SqliteQueues:
         return self.publish_with((), queue, key, payload, obj, delay, expires_at)
 
     def publish_with(self, also: RowList, queue: str, key: str, payload: bytes,
-                     obj: object | None, delay: float,
-                     expires_at: float | None) -> Deferred[int]:
-        """`publish`, with the rows `also` written in the same transaction (accept)."""
+                     obj: object | None, delay: float, expires_at: float | None,
+                     result: object = _ID) -> Deferred[Any]:
+        """`publish`, with the rows `also` written in the same transaction (accept), firing
+        with `result` (default: the entry id)."""
         available_at = self._clock.seconds() + max(0.0, delay)
         entry = QueueEntry(next(self._ids), queue, key, payload, obj, 0, expires_at)
         row = (entry.id, queue, key, payload, 0, available_at, expires_at)
-        d = self._writer.submit(Rows(also + ((INSERT_ENTRY, row),), entry.id))
-        return d.addCallback(self._published, entry, available_at)
+        op: Rows[Any] = Rows(also + ((INSERT_ENTRY, row),),
+                             entry.id if result is _ID else result)
+        return self._writer.submit(op, partial(self._published, entry, available_at))
 
-    def _published(self, _: int, entry: QueueEntry, available_at: float) -> int:
+    def _published(self, entry: QueueEntry, available_at: float) -> None:
         self._q(entry.queue).add(entry, available_at, self._clock.seconds())
         self._grown.add(entry.queue)        # consumers are woken after the whole batch
-        return entry.id
 
     def _wake_grown(self) -> None:
         if self._grown:

@@ -139,6 +139,18 @@ async def test_many_accepts_in_one_turn_share_few_transactions(store: SqliteStor
 
 
 @pytest_twisted.ensureDeferred
+async def test_wal_is_copied_back_and_reused(stores: Stores) -> None:
+    """Breaks if WAL checkpoints stop (the -wal file would grow with all traffic ever
+    written, and every page lookup would slow down with it)."""
+    store = stores.open(checkpoint_interval=0.0)        # after every batch
+    for _ in range(8):
+        await gatherResults([store.messages.accept(message(), "q") for _ in range(250)])
+    wal = stores.path.with_name(stores.path.name + "-wal")
+    assert store.stats.checkpoints >= 7
+    assert wal.stat().st_size < 2_000_000                # 2,000 accepts write about 3.5 MB
+
+
+@pytest_twisted.ensureDeferred
 async def test_duplicate_id_fails_alone(store: SqliteStore) -> None:
     """Breaks if one failing op fails the other accepts of its batch (or half-applies)."""
     first = message()
