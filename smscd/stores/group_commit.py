@@ -37,6 +37,7 @@ from smscd.stores.ops import run_merged
 T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], T]
 _Outcome = tuple[bool, Any]          # (True, result) or (False, exception)
+_Item = tuple[Op[Any], "Deferred[Any]", "Callable[[], object] | None"]
 
 log = Logger()
 
@@ -73,7 +74,10 @@ class GroupCommitWriter:
         self._interval = max(0.0, interval_ms) / 1000.0
         self._checkpoint_interval = checkpoint_interval
         self._next_checkpoint = time.monotonic() + checkpoint_interval
-        self._pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pending: queue.SimpleQueue[Any] = queue.SimpleQueue()   # lists of items, _STOP
+        self._outbox: list[_Item] = []          # reactor thread: this turn's submissions
+        self._carry: list[_Item] = []           # writer thread: received, not yet run
+        self._stopping = False                  # writer thread: _STOP received
         self._closed = False
         self._stopped: Deferred[None] = Deferred()
         self.stats = CommitStats()
@@ -90,44 +94,60 @@ class GroupCommitWriter:
         if self._closed:
             return fail(StoreError("store is closed"))
         d: Deferred[T] = Deferred()
-        self._pending.put((op, d, on_commit))
+        if not self._outbox:
+            # One hand-over per reactor turn, not one per op: every put may wake the writer,
+            # and a woken writer fights the reactor thread for the GIL.
+            self._reactor.callFromThread(self._hand_over)
+        self._outbox.append((op, d, on_commit))
         return d
+
+    def _hand_over(self) -> None:
+        if self._outbox:
+            self._pending.put(self._outbox)
+            self._outbox = []
 
     def close(self) -> Deferred[None]:
         """Commit everything submitted so far, then stop the thread and close the connection."""
         if not self._closed:
             self._closed = True
+            self._hand_over()
             self._pending.put(_STOP)
         return self._stopped
 
     # --- the writer thread ---------------------------------------------------------------
 
-    def _gather(self) -> tuple[list[tuple[Op[Any], Deferred[Any], Any]], bool]:
-        first = self._pending.get()
-        if first is _STOP:
-            return [], True
-        batch = [first]
+    def _gather(self) -> list[_Item]:
+        """The next batch: block for work, then gather for up to `interval`."""
+        carry = self._carry
+        if not carry and not self._stopping:
+            first = self._pending.get()
+            if first is _STOP:
+                self._stopping = True
+            else:
+                carry.extend(first)
         deadline = time.monotonic() + self._interval
-        while len(batch) < self._max_batch:
+        while len(carry) < self._max_batch and not self._stopping:
             try:
-                item = self._pending.get_nowait()
+                more = self._pending.get_nowait()
             except queue.Empty:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 try:
-                    item = self._pending.get(timeout=remaining)
+                    more = self._pending.get(timeout=remaining)
                 except queue.Empty:
                     break
-            if item is _STOP:
-                return batch, True
-            batch.append(item)
-        return batch, False
+            if more is _STOP:
+                self._stopping = True
+            else:
+                carry.extend(more)
+        batch = carry[:self._max_batch]
+        del carry[:self._max_batch]
+        return batch
 
     def _run(self) -> None:
-        stop = False
-        while not stop:
-            batch, stop = self._gather()
+        while not (self._stopping and not self._carry):
+            batch = self._gather()
             if batch:
                 ops = [item[0] for item in batch]
                 try:
@@ -199,8 +219,7 @@ class GroupCommitWriter:
                 results.append((False, e))
         return results
 
-    def _deliver(self, batch: list[tuple[Op[Any], Deferred[Any], Any]],
-                 outcomes: list[_Outcome]) -> None:
+    def _deliver(self, batch: list[_Item], outcomes: list[_Outcome]) -> None:
         """Reactor thread: fire one batch's Deferreds, in submission order."""
         for (_, d, on_commit), (ok, value) in zip(batch, outcomes):
             if ok:
