@@ -251,7 +251,10 @@ class SqliteQueues:
                      "letters", queue=queue, n=len(entries))
             handler = self._expired_handlers.get(queue)
             if handler is not None:
-                handler(entries)
+                try:
+                    handler(entries)
+                except Exception:
+                    log.failure("queue {queue}: on_expired handler failed", queue=queue)
 
         d.addCallback(report)
         d.addErrback(lambda f: log.failure("queue {queue}: recording {n} expired entries failed",
