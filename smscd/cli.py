@@ -56,13 +56,34 @@ def run(config_file: str | None, data_dir: str | None) -> None:
 
 
 def run_daemon(config: Config) -> int:
-    """Start the daemon on a validated configuration and return its exit status.
+    """Run the daemon on a validated configuration until SIGTERM/SIGINT; its exit status."""
+    from .daemon import Daemon, StartupError
+    from .logs import start_logging
+    from .reactor import install
 
-    This is the seam where the core path (issue #4) plugs in: everything before it
-    (flags, environment, validation) is done once, here, for every way of starting smscd.
-    """
-    click.echo("smscd run: the daemon is not yet available (core-path issue #4)", err=True)
-    return 1
+    reactor = install()
+    start_logging(config.log.level, config.log.file)
+    daemon = Daemon(config, reactor, lambda line: click.echo(line))
+    status: list[int] = []
+
+    def failed(failure: Any) -> None:
+        if failure.check(StartupError):
+            click.echo(f"smscd: {failure.value}", err=True)
+        else:
+            click.echo(f"smscd: cannot start: {failure.getErrorMessage()}", err=True)
+        status.append(1)
+        reactor.stop()
+
+    def start() -> None:
+        from twisted.internet.defer import Deferred
+        d = Deferred.fromCoroutine(daemon.start())
+        d.addCallback(lambda _: reactor.addSystemEventTrigger("before", "shutdown",
+                                                              daemon.stop))
+        d.addErrback(failed)
+
+    reactor.callWhenRunning(start)
+    reactor.run()
+    return status[0] if status else 0
 
 
 # --- smscd send -----------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from typing import Any, Mapping
 
 import yaml
 
-__all__ = ["Config", "ConfigError", "DemoConfig", "LogConfig", "SmppServerConfig",
+__all__ = ["Config", "ConfigError", "DemoConfig", "LogConfig", "ProvisioningConfig",
+           "SmppServerConfig",
            "StoreConfig", "TextConfig", "default_config", "load_config",
            "load_config_file", "schema_keys"]
 
@@ -75,6 +76,11 @@ class DemoConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ProvisioningConfig:
+    file: Path | None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
     smpp_server: SmppServerConfig
@@ -82,6 +88,7 @@ class Config:
     store: StoreConfig
     log: LogConfig
     demo: DemoConfig
+    provisioning: ProvisioningConfig
 
     @property
     def store_path(self) -> Path:
@@ -147,7 +154,8 @@ TOP_KEYS = (
 SECTIONS = (
     Section("smpp_server", SmppServerConfig, "the SMPP listener customers bind to", (
         Key("host", str, "127.0.0.1", "address to listen on (loopback only by default)"),
-        Key("port", int, 2775, "TCP port to listen on", lo=1, hi=65535),
+        Key("port", int, 2775, "TCP port to listen on (0: any free port, printed at start)",
+            lo=0, hi=65535),
         Key("max_pdu_size", int, 68000, "largest command_length accepted, in octets", lo=16),
         Key("window", int, 10, "outstanding requests allowed per bind", lo=1),
         Key("session_init_timeout", float, 30.0,
@@ -185,6 +193,10 @@ SECTIONS = (
         Key("simulator", bool, False,
             "run the in-process SMSC simulator as a vendor connector (on when there is "
             "no configuration file)", no_file_default=True),
+    )),
+    Section("provisioning", ProvisioningConfig, "users, vendor connectors and routes", (
+        Key("file", Path, None, "provisioning profile (YAML) read at start; null for none",
+            optional=True),
     )),
 )
 

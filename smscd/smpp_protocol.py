@@ -398,6 +398,8 @@ class SmppProtocol(Protocol):
 class SmppFactory(Factory):
     """Builds one `SmppProtocol` per connection with a fresh `Session` of `role`."""
 
+    noisy = False          # no "Starting factory" log line per connection attempt
+
     def __init__(self, role: Role, handler_factory: Callable[[], SmppHandler],
                  clock: ReactorTime, config: SessionConfig = SessionConfig()) -> None:
         self.role = role

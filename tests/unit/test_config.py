@@ -111,17 +111,17 @@ def test_every_problem_is_reported_with_its_key_path() -> None:
                         "log": {"level": "loud"}}) == [
         "colour: unknown key",
         "smpp_server.prt: unknown key",
-        "smpp_server.port: expected an integer 1..65535, got 'abc'",
+        "smpp_server.port: expected an integer 0..65535, got 'abc'",
         "log.level: expected one of debug, info, warning, error, got 'loud'",
     ]
 
 
 @pytest.mark.parametrize("section, key, value, expected", [
-    ("smpp_server", "port", 0, "an integer 1..65535, got 0"),
-    ("smpp_server", "port", 65536, "an integer 1..65535, got 65536"),
-    ("smpp_server", "port", "2775", "an integer 1..65535, got '2775'"),
-    ("smpp_server", "port", 2775.0, "an integer 1..65535, got 2775.0"),
-    ("smpp_server", "port", True, "an integer 1..65535, got true"),
+    ("smpp_server", "port", -1, "an integer 0..65535, got -1"),
+    ("smpp_server", "port", 65536, "an integer 0..65535, got 65536"),
+    ("smpp_server", "port", "2775", "an integer 0..65535, got '2775'"),
+    ("smpp_server", "port", 2775.0, "an integer 0..65535, got 2775.0"),
+    ("smpp_server", "port", True, "an integer 0..65535, got true"),
     ("smpp_server", "max_pdu_size", 15, "an integer >= 16, got 15"),
     ("smpp_server", "window", 0, "an integer >= 1, got 0"),
     ("smpp_server", "host", "", "a non-empty string, got ''"),
