@@ -1,0 +1,98 @@
+# tests: tests/integration/test_dispatch.py
+"""What waits in a customer's deliver queue: a receipt or an MO, as the deliver_sm to send.
+
+Stored as versioned JSON (never pickle), the deliver_sm fields only, so a receipt queued by
+one node or before a restart is sent unchanged by another. `load_item` validates types and
+refuses unknown versions; it evaluates nothing.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from functools import partial
+
+from twisted.logger import Logger
+
+from smscd.deliveries import deliver_queue
+from smscd.message import UnsupportedFormat, _tlv_from_json, _tlv_to_json
+from smscd.smpp.pdu import DeliverSm
+from smscd.stores.interfaces import QueueEntry, Queues
+
+log = Logger(namespace="smscd.delivery_items")
+
+FORMAT_VERSION = 1
+RECEIPT, MO = "receipt", "mo"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverItem:
+    kind: str          # RECEIPT or MO
+    ref: str           # our message id (receipt) or the MO's id: for logs and operators
+    pdu: DeliverSm
+
+
+_FIELDS = ("service_type", "source_addr_ton", "source_addr_npi", "source_addr",
+           "dest_addr_ton", "dest_addr_npi", "destination_addr", "esm_class", "protocol_id",
+           "priority_flag", "registered_delivery", "data_coding")
+
+
+def dump_item(item: DeliverItem) -> bytes:
+    pdu = item.pdu
+    d: dict[str, Any] = {"v": FORMAT_VERSION, "kind": item.kind, "ref": item.ref,
+                         **{name: getattr(pdu, name) for name in _FIELDS},
+                         "sm": base64.b64encode(pdu.short_message).decode("ascii"),
+                         "tlvs": [_tlv_to_json(t) for t in pdu.tlvs]}
+    return json.dumps(d, separators=(",", ":")).encode()
+
+
+def load_item(data: bytes) -> DeliverItem:
+    try:
+        d = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UnsupportedFormat(f"not JSON: {e}") from None
+    if not isinstance(d, dict) or d.get("v") != FORMAT_VERSION:
+        raise UnsupportedFormat("delivery item format version "
+                                f"{d.get('v') if isinstance(d, dict) else None!r}")
+    try:
+        fields = {name: d[name] for name in _FIELDS}
+        for name, value in fields.items():
+            expected = str if name in ("service_type", "source_addr", "destination_addr") \
+                else int
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise UnsupportedFormat(f"{name}: expected {expected.__name__}")
+        if d["kind"] not in (RECEIPT, MO) or not isinstance(d["ref"], str) \
+                or not isinstance(d["sm"], str) or not isinstance(d["tlvs"], list):
+            raise UnsupportedFormat("malformed delivery item")
+        pdu = DeliverSm(short_message=base64.b64decode(d["sm"], validate=True),
+                        tlvs=tuple(_tlv_from_json(t) for t in d["tlvs"]), **fields)
+        return DeliverItem(d["kind"], d["ref"], pdu)
+    except UnsupportedFormat:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise UnsupportedFormat(f"malformed delivery item: {e!r}") from None
+
+
+def item_of(entry_obj: object, payload: bytes) -> DeliverItem:
+    """The queue entry's item: the object published in this process, else the payload."""
+    return entry_obj if isinstance(entry_obj, DeliverItem) else load_item(payload)
+
+
+def report_expired(user: str, entries: list[QueueEntry]) -> None:
+    """Expired receipts and MO stay in the dead letters; say which, so nothing goes silently."""
+    for entry in entries:
+        try:
+            item = item_of(entry.obj, entry.payload)
+            kind, ref = item.kind, item.ref
+        except UnsupportedFormat:
+            kind, ref = "item", entry.key
+        log.warn("{kind} {ref} for {user} expired undelivered after {attempts} attempts; "
+                 "kept as a dead letter", kind=kind, ref=ref, user=user,
+                 attempts=entry.attempts)
+
+
+def watch_expiry(queues: Queues, user: str) -> None:
+    """Report what expires in `user`'s deliver queue (idempotent, cheap)."""
+    queues.on_expired(deliver_queue(user), partial(report_expired, user))

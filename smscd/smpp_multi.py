@@ -1,0 +1,117 @@
+# tests: tests/integration/test_smpp_server.py
+"""submit_multi (3.4 §4.5): one Message per SME destination, failures in unsuccess_smes.
+
+Rules:
+- The whole PDU is validated first (source, number_of_dests, esm_class, payload, times);
+  a failure there answers the whole submit_multi with that status.
+- Then each destination on its own: a distribution list is ESME_RINVDLNAME (we keep no
+  lists), a reserved TON/NPI or an empty address its own status, no route
+  ESME_RINVDSTADR, no token left in the user's bucket ESME_RTHROTTLED, a store failure
+  ESME_RSYSERR. The others are accepted, all in one group commit, and answered together.
+- The resp carries one message_id (the spec has one). The first routed destination gets
+  it as its Message id, the others that id plus "-<index>"; every one of them records it in
+  `extra["multi_id"]`, so the customer's receipts and query_sm use the id it was given.
+- When no destination is accepted, the resp has the first destination's status.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred, DeferredList
+from twisted.logger import Logger
+
+from smscd.deliveries import mt_queue
+from smscd.ids import new_message_id
+from smscd.message import Address, Message
+from smscd.smpp import pdu as P
+from smscd.smpp.errors import SmppError
+from smscd.smpp.status import CommandStatus as S
+from smscd.smpp.validate import VALID_NPI, VALID_TON, validate_submission
+from smscd.submission import build_message
+
+if TYPE_CHECKING:
+    from smscd.smpp_protocol import SmppProtocol
+    from smscd.smpp_server import SmppServerHandler
+
+log = Logger(namespace="smscd.smpp_multi")
+
+MULTI_ID = "multi_id"
+
+
+def destination_status(dest: P.SmeAddress | P.DistributionList) -> int:
+    """Why this destination cannot be taken as it is (0 when it can)."""
+    if isinstance(dest, P.DistributionList):
+        return S.ESME_RINVDLNAME
+    if dest.dest_addr_ton not in VALID_TON:
+        return S.ESME_RINVDSTTON
+    if dest.dest_addr_npi not in VALID_NPI:
+        return S.ESME_RINVDSTNPI
+    if not dest.destination_addr:
+        return S.ESME_RINVDSTADR
+    return 0
+
+
+def _unsuccess(dest: P.SmeAddress | P.DistributionList, status: int) -> P.UnsuccessSme:
+    if isinstance(dest, P.DistributionList):
+        return P.UnsuccessSme(0, 0, dest.dl_name, status)
+    return P.UnsuccessSme(dest.dest_addr_ton, dest.dest_addr_npi, dest.destination_addr, status)
+
+
+def submit_multi(handler: SmppServerHandler, proto: SmppProtocol, pdu: P.SubmitMulti) -> None:
+    ctx, user = handler.ctx, handler.user
+    assert user is not None
+    now, now_dt = ctx.now_utc()
+    try:
+        times = validate_submission(pdu, now_dt)
+    except SmppError as e:
+        proto.respond(pdu, P.SubmitMultiResp(command_status=e.status))
+        return
+    base_id = new_message_id(now)
+    failed: list[P.UnsuccessSme] = []
+    accepted: list[tuple[P.SmeAddress, Message]] = []
+    for index, dest in enumerate(pdu.dest_addresses):
+        status = destination_status(dest)
+        if status:
+            failed.append(_unsuccess(dest, status))
+            continue
+        assert isinstance(dest, P.SmeAddress)
+        message_id = base_id if not accepted else f"{base_id}-{index}"
+        try:
+            message = build_message(
+                pdu, message_id=message_id, user=user.username,
+                destination=Address(dest.destination_addr, dest.dest_addr_ton,
+                                    dest.dest_addr_npi),
+                times=times, now=now, max_parts=ctx.settings.max_parts,
+                extra={MULTI_ID: base_id})
+        except SmppError as e:                     # too long: the same for every one
+            proto.respond(pdu, P.SubmitMultiResp(command_status=e.status))
+            return
+        connector = ctx.route(message)
+        if connector is None:
+            failed.append(_unsuccess(dest, S.ESME_RINVDSTADR))
+        elif handler.bucket is not None and not handler.bucket.try_take(now):
+            failed.append(_unsuccess(dest, S.ESME_RTHROTTLED))
+        else:
+            accepted.append((dest, dataclasses.replace(message, connector=connector)))
+    if not accepted:
+        first = failed[0].error_status_code if failed else S.ESME_RINVNUMDESTS
+        proto.respond(pdu, P.SubmitMultiResp(command_status=first, unsuccess_smes=tuple(failed)))
+        return
+    stored: list[Deferred[None]] = [ctx.log.accept(m, mt_queue(m.connector)) for _, m in accepted]
+
+    def answer(results: list[tuple[bool, Any]]) -> None:
+        unsuccess = list(failed)
+        for (ok, outcome), (dest, message) in zip(results, accepted):
+            if not ok:
+                log.failure("storing message {id} failed; ESME_RSYSERR for its destination",
+                            outcome, id=message.id)
+                unsuccess.append(_unsuccess(dest, S.ESME_RSYSERR))
+        if len(unsuccess) == len(failed) + len(accepted):
+            proto.respond(pdu, P.SubmitMultiResp(command_status=S.ESME_RSYSERR,
+                                                 unsuccess_smes=tuple(unsuccess)))
+        else:
+            proto.respond(pdu, P.SubmitMultiResp(message_id=base_id,
+                                                 unsuccess_smes=tuple(unsuccess)))
+    everything: Deferred[Any] = DeferredList(stored, consumeErrors=True)
+    everything.addCallback(answer)
