@@ -1,0 +1,304 @@
+"""Benchmark: smscd end to end. Customer binds -> smscd (embedded store) -> simulator -> receipts.
+
+Three processes: the SMSC simulator (its own core), smscd itself (`smscd run`, one process, the
+embedded SQLite store in a temporary directory), and this load generator. The generator keeps
+`--window` submit_sm in flight per customer bind (or offers a fixed `--rate`), and measures
+what the customer sees: submit -> submit_sm_resp latency, submit -> receipt latency.
+
+    python3 bench/e2e.py -n 50000 --window 10
+    python3 bench/e2e.py -n 50000 --window 100 --receipts
+    python3 bench/e2e.py -n 20000 --rate 1000 --receipts       # latency at 1,000 msg/s offered
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from twisted.internet import asyncioreactor  # noqa: E402
+
+asyncioreactor.install()
+
+from twisted.internet import defer, reactor  # noqa: E402
+
+from smscd.smpp import pdu as P  # noqa: E402
+from smscd.smpp.session import (Event, RequestFailed, RequestReceived,  # noqa: E402
+                                ResponseReceived, SessionConfig)
+from smscd.smpp_protocol import HandlerBase, SmppProtocol, connect_and_bind  # noqa: E402
+
+USER, PASSWORD = "bench", "benchpw"
+VENDOR, VENDOR_PASSWORD = "vendor", "vendorpw"
+
+
+# --- the simulator child --------------------------------------------------------------------
+
+def serve_simulator(args: argparse.Namespace) -> None:
+    from connectors.sim_config import SimulatorConfig
+    from connectors.simulator import SimulatorService
+
+    sim = SimulatorService(SimulatorConfig(
+        accounts={VENDOR: VENDOR_PASSWORD}, receipt_delay=args.receipt_delay,
+        window=100_000, deliver_window=200, seed=1,
+        session=SessionConfig(window=200, enquire_link_interval=60.0)), reactor)
+
+    async def start() -> None:
+        print(await sim.start(0), flush=True)
+
+    def stop() -> None:
+        print(json.dumps({"received": sim.received.total}), flush=True)
+        reactor.stop()
+
+    defer.ensureDeferred(start())
+    reactor.callInThread(lambda: (sys.stdin.read(), reactor.callFromThread(stop)))
+    reactor.run()
+
+
+# --- the load generator ---------------------------------------------------------------------
+
+class Load(HandlerBase):
+    """Keeps the window full (or offers `rate`) until `n` submits are answered; answers
+    receipts and times them by our message id."""
+
+    def __init__(self, stats: "Stats", window: int, receipts: bool) -> None:
+        self.stats, self.window = stats, window
+        self.template = P.SubmitSm(source_addr_ton=1, source_addr_npi=1,
+                                   source_addr="33600000000", dest_addr_ton=1, dest_addr_npi=1,
+                                   destination_addr="31600000000",
+                                   registered_delivery=1 if receipts else 0,
+                                   short_message=b"x" * 160)
+
+    def fill(self, proto: SmppProtocol, budget: int | None = None) -> None:
+        s = self.stats
+        room = proto.session.window_free
+        if budget is not None:
+            room = min(room, budget)
+        now = time.perf_counter()
+        while room > 0 and s.sent < s.n:
+            proto.send_request(self.template, now)
+            s.sent += 1
+            room -= 1
+
+    def event(self, proto: SmppProtocol, event: Event) -> None:
+        s = self.stats
+        now = time.perf_counter()
+        if isinstance(event, ResponseReceived):
+            assert isinstance(event.context, float)
+            s.resp_latency.append(now - event.context)
+            if event.response.command_status == 0:
+                assert isinstance(event.response, P.SubmitSmResp)
+                s.accepted += 1
+                s.submitted_at[event.response.message_id] = event.context
+            else:
+                s.refused += 1
+            s.answered += 1
+            if s.rate is None:
+                self.fill(proto)
+            s.check()
+        elif isinstance(event, RequestFailed):
+            s.refused += 1
+            s.answered += 1
+            s.check()
+        elif isinstance(event, RequestReceived):
+            proto.respond(event.pdu, P.DeliverSmResp())
+            message_id = event.pdu.tlv("receipted_message_id")
+            start = s.submitted_at.pop(message_id, None) if isinstance(message_id, str) else None
+            if start is not None:
+                s.receipt_latency.append(now - start)
+                s.receipts += 1
+                s.last_receipt = now
+                s.check()
+
+
+class Stats:
+    def __init__(self, n: int, receipts: bool, rate: float | None) -> None:
+        self.n, self.want_receipts, self.rate = n, receipts, rate
+        self.sent = self.answered = self.accepted = self.refused = self.receipts = 0
+        self.resp_latency: list[float] = []
+        self.receipt_latency: list[float] = []
+        self.submitted_at: dict[str, float] = {}
+        self.last_answer = self.last_receipt = 0.0
+        self.answers_done: defer.Deferred[None] = defer.Deferred()
+        self.receipts_done: defer.Deferred[None] = defer.Deferred()
+
+    def check(self) -> None:
+        if self.answered >= self.n and not self.answers_done.called:
+            self.last_answer = time.perf_counter()
+            self.answers_done.callback(None)
+        if self.want_receipts and self.receipts >= self.accepted and self.answered >= self.n \
+                and not self.receipts_done.called:
+            self.receipts_done.callback(None)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def drive(args: argparse.Namespace, port: int) -> Stats:
+    stats = Stats(args.n, args.receipts, args.rate)
+    load = Load(stats, args.window, args.receipts)
+    config = SessionConfig(window=args.window, response_timeout=60.0,
+                           enquire_link_interval=60.0)
+    binds = [await connect_and_bind(reactor, "127.0.0.1", port,
+                                    P.BindTransceiver(system_id=USER, password=PASSWORD),
+                                    load, config) for _ in range(args.binds)]
+    stats.started = time.perf_counter()  # type: ignore[attr-defined]
+    if args.rate is None:
+        for proto in binds:
+            load.fill(proto)
+    else:
+        tick = 0.005
+        credit = 0.0
+
+        def offer() -> None:
+            nonlocal credit
+            credit += args.rate * tick
+            for proto in binds:
+                whole = int(credit / len(binds))
+                load.fill(proto, whole)
+            credit -= int(credit)
+            if stats.sent < stats.n:
+                reactor.callLater(tick, offer)
+        offer()
+    await stats.answers_done
+    if args.receipts:
+        timeout = reactor.callLater(args.receipt_delay + 30, stats.receipts_done.cancel)
+        try:
+            await stats.receipts_done
+        except defer.CancelledError:
+            pass
+        if timeout.active():
+            timeout.cancel()
+    for proto in binds:
+        proto.unbind()
+    return stats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=50_000)
+    ap.add_argument("--window", type=int, default=100)
+    ap.add_argument("--binds", type=int, default=1)
+    ap.add_argument("--receipts", action="store_true")
+    ap.add_argument("--receipt-delay", type=float, default=1.0)
+    ap.add_argument("--rate", type=float, default=None, help="offered msg/s (default: max)")
+    ap.add_argument("--vendor-window", type=int, default=100)
+    ap.add_argument("--profile", metavar="FILE", help="run smscd under cProfile into FILE")
+    ap.add_argument("--role", choices=["bench", "simulator"], default="bench")
+    args = ap.parse_args()
+    if args.role == "simulator":
+        serve_simulator(args)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="smscd-bench-"))
+    sim = subprocess.Popen([sys.executable, __file__, "--role", "simulator",
+                            "--receipt-delay", str(args.receipt_delay)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert sim.stdout is not None and sim.stdin is not None
+    sim_port = int(sim.stdout.readline())
+    (tmp / "profile.yaml").write_text(json.dumps({
+        "version": 1, "users": [{"username": USER, "password": PASSWORD,
+                                 "max_bindings": 100}],
+        "connectors": [{"id": "vendor", "hosts": [f"127.0.0.1:{sim_port}"],
+                        "system_id": VENDOR, "password": VENDOR_PASSWORD,
+                        "window": args.vendor_window, "binds": 1}],
+        "routing": {"default_connector": "vendor"}}))
+    (tmp / "smscd.yaml").write_text(json.dumps({
+        "data_dir": str(tmp / "var"), "smpp_server": {"port": 0, "window": args.window},
+        "log": {"level": "warning"}, "provisioning": {"file": str(tmp / "profile.yaml")}}))
+    profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+    daemon = subprocess.Popen([sys.executable, *profile, "-m", "smscd", "run", "--config",
+                               str(tmp / "smscd.yaml")], stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT)
+    assert daemon.stdout is not None
+    try:
+        measure(args, sim, daemon)
+    finally:
+        for child in (daemon, sim):
+            if child.poll() is None:
+                child.kill()
+
+
+def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
+            daemon: subprocess.Popen[str]) -> None:
+    assert daemon.stdout is not None and sim.stdout is not None and sim.stdin is not None
+    port = 0
+    for line in daemon.stdout:
+        match = re.search(r"listening for SMPP on [^ ]*:(\d+)", line)
+        if match:
+            port = int(match.group(1))
+            break
+    if not port:
+        raise SystemExit("smscd did not start; run it by hand to see why")
+    cpu0 = {"smscd": cpu_seconds(daemon.pid), "simulator": cpu_seconds(sim.pid)}
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    result: list[Stats] = []
+
+    async def run() -> None:
+        result.append(await drive(args, port))
+        reactor.stop()
+
+    reactor.callWhenRunning(lambda: defer.ensureDeferred(run()))
+    reactor.run()
+    stats = result[0]
+    elapsed = stats.last_answer - stats.started  # type: ignore[attr-defined]
+    cpu = {"smscd": cpu_seconds(daemon.pid) - cpu0["smscd"],
+           "simulator": cpu_seconds(sim.pid) - cpu0["simulator"]}
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    cpu["load generator"] = me.ru_utime + me.ru_stime - self0.ru_utime - self0.ru_stime
+    rss = peak_rss_mb(daemon.pid)
+    time.sleep(1.0 if not args.receipts else 0.2)     # let the last submits reach the vendor
+    sim.stdin.close()
+    received = json.loads(sim.stdout.readline())["received"]
+    sim.wait()
+    daemon.terminate()
+    daemon.wait()
+    mode = (f"window {args.window}" if args.rate is None else f"offered {args.rate:g} msg/s") \
+        + (", receipts" if args.receipts else "")
+    print(f"smscd end to end, N={args.n}, {args.binds} bind(s), {mode}")
+    print(f"  accepted             {stats.accepted} ({stats.accepted / elapsed:,.0f}/s), "
+          f"refused {stats.refused}")
+    print(f"  delivered upstream   {received} ({received / elapsed:,.0f}/s over the submit "
+          f"phase)")
+    if args.receipts:
+        receipt_span = max(stats.last_receipt - stats.started, 1e-9)  # type: ignore[attr-defined]
+        print(f"  receipts to customer {stats.receipts} ({stats.receipts / receipt_span:,.0f}/s)")
+        print(f"  submit->receipt      p50 {pct(stats.receipt_latency, .5):.1f} ms, "
+              f"p99 {pct(stats.receipt_latency, .99):.1f} ms "
+              f"(simulator delay {args.receipt_delay * 1000:.0f} ms)")
+    print(f"  submit->resp         p50 {pct(stats.resp_latency, .5):.2f} ms, "
+          f"p99 {pct(stats.resp_latency, .99):.2f} ms")
+    lost = stats.accepted - (stats.receipts if args.receipts else received)
+    print(f"  lost                 {max(lost, 0)}"
+          + (f" (duplicates upstream: {received - stats.accepted})"
+             if received > stats.accepted else ""))
+    print("  CPU seconds          " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+          + f" (wall {elapsed:.1f} s)")
+    print(f"  smscd peak RSS       {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
