@@ -194,6 +194,69 @@ def simulator(host: str, port: int, accounts: tuple[str, ...], latency: float,
     reactor.run()
 
 
+# --- smscd queue ----------------------------------------------------------------------------
+
+@main.group()
+def queue() -> None:
+    """Dead letters: list them and put them back (on a stopped daemon's store)."""
+
+
+def _store_path(config_file: str | None, data_dir: str | None) -> Path:
+    try:
+        config = (load_config_file(config_file, os.environ) if config_file is not None
+                  else default_config(os.environ))
+    except ConfigError as e:
+        _fail(e.problems)
+    if data_dir:
+        config = dataclasses.replace(config, data_dir=Path(data_dir))
+    return config.store_path
+
+
+_STORE_OPTIONS = [
+    click.option("--config", "config_file", metavar="FILE", help="The daemon's settings file."),
+    click.option("--data-dir", metavar="DIR", help="The daemon's data directory."),
+]
+
+
+def _store_options(f: Any) -> Any:
+    for option in reversed(_STORE_OPTIONS):
+        f = option(f)
+    return f
+
+
+@queue.command("dead")
+@click.argument("queue_name", metavar="QUEUE")
+@_store_options
+def queue_dead(queue_name: str, config_file: str | None, data_dir: str | None) -> None:
+    """List the dead letters of QUEUE (mt:<connector>, deliver:<user>, mo:unrouted)."""
+    from .dead_letters import list_dead
+    from .reactor import run_async
+    from .stores.interfaces import StoreError
+
+    path = _store_path(config_file, data_dir)
+    try:
+        run_async(lambda reactor: list_dead(reactor, path, queue_name, click.echo))
+    except StoreError as e:
+        _fail([f"{e} (stop the daemon first; the admin shell will reach a running one)"])
+
+
+@queue.command("requeue")
+@click.argument("ids", nargs=-1, required=True, type=int, metavar="ID...")
+@_store_options
+def queue_requeue(ids: tuple[int, ...], config_file: str | None, data_dir: str | None) -> None:
+    """Put dead letters back in their queues, by id (from `smscd queue dead`)."""
+    from .dead_letters import requeue
+    from .reactor import run_async
+    from .stores.interfaces import StoreError
+
+    path = _store_path(config_file, data_dir)
+    try:
+        missing = run_async(lambda reactor: requeue(reactor, path, list(ids), click.echo))
+    except StoreError as e:
+        _fail([f"{e} (stop the daemon first; the admin shell will reach a running one)"])
+    sys.exit(1 if missing else 0)
+
+
 # --- smscd config ---------------------------------------------------------------------------
 
 @main.group()
