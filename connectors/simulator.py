@@ -27,6 +27,7 @@ from smscd.smpp.session import Event, RequestFailed, RequestReceived, ResponseRe
 from smscd.smpp.split import ReferenceAllocator, SplitMethod
 from smscd.smpp.status import CommandStatus as S
 from smscd.smpp_protocol import SmppFactory, SmppProtocol, server_factory
+from connectors.conditions import Conditions
 from connectors.sim_config import SimulatorConfig
 from connectors.sim_delivery import (MO, RECEIPT, DelayQueue, Outbox, RateTicker, Received,
                                     SimulatorStats)
@@ -67,7 +68,7 @@ class SimulatorService:
             reactor, config.receipt_delay, config.resolution, self._receipt_batch)
         self._buckets: dict[str, TokenBucket] = {}
         self._refs = {m: ReferenceAllocator.for_method(m, rng=self.rng) for m in SplitMethod}
-        self._waiters: list[tuple[Callable[[SimulatorService], bool], Deferred[None]]] = []
+        self._conditions: Conditions[SimulatorService] = Conditions(self)
         self._port: Any = None
         self._mo_ticker = RateTicker(reactor, config.resolution, self._mo_batch)
         self._mo_count = 0
@@ -119,7 +120,7 @@ class SimulatorService:
         account = system_id or self.config.mo_account
         for pdu in pdus:
             self._outbox.offer(account, pdu, MO)
-        self._check_waiters()
+        self._conditions.check()
         return pdus
 
     def start_mo(self, rate: float) -> None:
@@ -144,12 +145,7 @@ class SimulatorService:
 
     def until(self, condition: Callable[[SimulatorService], bool]) -> Deferred[None]:
         """A Deferred that fires once `condition(self)` holds (checked after every change)."""
-        d: Deferred[None] = Deferred()
-        if condition(self):
-            d.callback(None)
-        else:
-            self._waiters.append((condition, d))
-        return d
+        return self._conditions.until(condition)
 
     # -- SmppHandler ----------------------------------------------------------------------------
     def connected(self, proto: SmppProtocol) -> None:
@@ -158,7 +154,7 @@ class SimulatorService:
     def disconnected(self, proto: SmppProtocol, reason: Failure) -> None:
         self.connections.discard(proto)
         self._outbox.remove(proto)
-        self._check_waiters()
+        self._conditions.check()
 
     def event(self, proto: SmppProtocol, event: Event) -> None:
         if type(event) is RequestReceived:
@@ -185,8 +181,7 @@ class SimulatorService:
             self._outbox.on_response(proto, event)
         elif isinstance(event, RequestFailed):
             self._outbox.on_failed(proto, event)
-        if self._waiters:
-            self._check_waiters()
+        self._conditions.check()
 
     # -- requests -------------------------------------------------------------------------------
     def _on_bind(self, proto: SmppProtocol, pdu: P.Pdu) -> None:
@@ -284,7 +279,7 @@ class SimulatorService:
         for proto, request, response in batch:
             if proto.lost_reason is None:
                 proto.respond(request, response)
-        self._check_waiters()
+        self._conditions.check()
 
     # -- receipts, MO, drops --------------------------------------------------------------------
     def _plan_receipt(self, proto: SmppProtocol, pdu: Any, message_id: str, dest: str,
@@ -303,7 +298,7 @@ class SimulatorService:
         offer, build = self._outbox.offer, self._receipt_builder.build
         for pending in batch:
             offer(pending.system_id, build(pending, now), RECEIPT, pending.origin)
-        self._check_waiters()
+        self._conditions.check()
 
     def _mo_batch(self, count: int) -> None:
         for _ in range(count):
@@ -313,12 +308,3 @@ class SimulatorService:
     def _drop(self, proto: SmppProtocol) -> None:
         self.stats.dropped_connections += 1
         proto.abort()
-
-    def _check_waiters(self) -> None:
-        if not self._waiters:
-            return
-        ready = [(c, d) for c, d in self._waiters if c(self)]
-        if ready:
-            self._waiters = [w for w in self._waiters if w not in ready]
-            for _, d in ready:
-                d.callback(None)

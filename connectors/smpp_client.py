@@ -32,6 +32,7 @@ from smscd.smpp.session import (Event, ProtocolError, RequestFailed, RequestRece
                                 ResponseReceived, SessionConfig, Unbound, UnexpectedResponse)
 from smscd.smpp_protocol import BindPdu, SmppProtocol, client_factory
 from smscd.stores.interfaces import Correlations, MessageLog, Queues
+from connectors.conditions import Conditions
 from connectors.connector_config import ConnectorConfig
 from connectors.failover import EndpointFor, FailoverBindEndpoint, HostPort, SessionLease, \
     backoff_policy
@@ -64,8 +65,8 @@ class ConnectorService(Service):
         self.last_error: str | None = None
         self.running_now = False
         self._stop_waiters: list[Deferred[None]] = []
-        self._waiters: list[tuple[Callable[[ConnectorService], bool], Deferred[None]]] = []
-        self.pump.observer = self.inbound.observer = self._check_waiters
+        self._conditions: Conditions[ConnectorService] = Conditions(self)
+        self.pump.observer = self.inbound.observer = self._conditions.check
         session = SessionConfig(window=config.window, response_timeout=config.response_timeout,
                                 enquire_link_interval=config.enquire_link_interval,
                                 inactivity_timeout=config.inactivity_timeout)
@@ -170,21 +171,7 @@ class ConnectorService(Service):
     def until(self, condition: Callable[[ConnectorService], bool]) -> Deferred[None]:
         """Fires once `condition(self)` holds; checked after each entry resolves, each
         inbound answer, each bind and each lost session (tests, the admin shell)."""
-        d: Deferred[None] = Deferred()
-        if condition(self):
-            d.callback(None)
-        else:
-            self._waiters.append((condition, d))
-        return d
-
-    def _check_waiters(self) -> None:
-        if not self._waiters:
-            return
-        ready = [(c, d) for c, d in self._waiters if c(self)]
-        if ready:
-            self._waiters = [w for w in self._waiters if w not in ready]
-            for _, d in ready:
-                d.callback(None)
+        return self._conditions.until(condition)
 
     # -- binding ------------------------------------------------------------------------------
     def _bind_pdu(self) -> BindPdu:
@@ -199,7 +186,7 @@ class ConnectorService(Service):
         self.bound[proto] = host
         if self.config.sends:
             self.pump.add_session(proto)
-        self._check_waiters()
+        self._conditions.check()
 
     # -- SmppHandler --------------------------------------------------------------------------
     def connected(self, proto: SmppProtocol) -> None:
@@ -227,7 +214,7 @@ class ConnectorService(Service):
         if host is not None and self.running_now:
             self.last_error = f"bind to {host[0]}:{host[1]} lost: {reason.getErrorMessage()}"
             log.warn("connector {id}: {error}", id=self.config.id, error=self.last_error)
-        self._check_waiters()
+        self._conditions.check()
 
     @property
     def bind_failure(self) -> str | None:
