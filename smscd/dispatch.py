@@ -4,9 +4,10 @@
 Rules:
 - Every Deferred returned here fires only once what it did is durable, so the connector
   answers its vendor only then; a failure propagates, and the vendor sends it again.
-- part_state records the state, then, if the customer's registered_delivery asks for it
+- part_state records the state and, if the customer's registered_delivery asks for it
   (`wants_receipt`), publishes the customer's receipt (our id, `customer_receipt`) to
-  `deliver_queue(user)`, expiring after `receipt_expiry`. `CustomerDeliveries` sends it.
+  `deliver_queue(user)`, expiring after `receipt_expiry`, as ONE durable change
+  (`MessageLog.record_state` with `publish`). `CustomerDeliveries` sends it.
   A message of a submit_multi reports the id its customer was given (`multi_id`).
   Receipts for HTTP customers are not queued here (their callbacks come later).
 - inbound routes an MO by destination-address prefix (longest wins; "" is a catch-all) to
@@ -17,13 +18,12 @@ Rules:
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping, Protocol
-
 from dataclasses import replace
+from datetime import datetime, timezone
+from functools import partial
+from typing import Mapping, Protocol
 
-from twisted.internet.defer import (CancelledError, Deferred, FirstError, gatherResults,
-                                    succeed)
+from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -36,7 +36,7 @@ from smscd.smpp.pdu import DeliverSm
 from smscd.smpp.receipt import Receipt
 from smscd.smpp.tlv import STANDARD_TLVS
 from smscd.smpp_multi import MULTI_ID
-from smscd.stores.interfaces import MessageLog, MessageRecord, QueueEntry, Queues
+from smscd.stores.interfaces import MessageLog, Publication, QueueEntry, Queues
 
 log = Logger(namespace="smscd.dispatch")
 
@@ -81,27 +81,24 @@ class Dispatcher:
         self._idle: list[Deferred[None]] = []
         self._watching: Deferred[None] | None = None
         self._stopped = True
+        self._expiry_watched: set[str] = set()     # users whose deliver queue reports expiries
 
     # -- receipts -------------------------------------------------------------------------
     def part_state(self, message_id: str, part_index: int, state: MessageState, error: str,
                    receipt: Receipt | None, at: float) -> Deferred[None]:
-        # Both go to the store at once: the lookup reads after the write (group commit).
-        both: list[Deferred[Any]] = [
-            self.log.record_state(message_id, part_index, state, error, at),
-            self.log.find(message_id)]
-        d: Deferred[list[Any]] = gatherResults(both, consumeErrors=True)
-        d.addErrback(_first_error)
-        return d.addCallback(lambda results: self._receipt(results[1], part_index, state,
-                                                           error, receipt, at))
+        # One store operation: the state and, if the customer wants it, its receipt.
+        return self.log.record_state(message_id, part_index, state, error, at,
+                                     partial(self._receipt, part_index, state, error,
+                                             receipt, at))
 
-    def _receipt(self, record: MessageRecord | None, part_index: int, state: MessageState,
-                 error: str, receipt: Receipt | None, at: float) -> Deferred[None]:
-        if record is None:
+    def _receipt(self, part_index: int, state: MessageState, error: str,
+                 receipt: Receipt | None, at: float,
+                 message: Message | None) -> Publication | None:
+        if message is None:
             log.warn("state {state} for an unknown message; dropped", state=state.name)
-            return succeed(None)
-        message = record.message
+            return None
         if message.origin != "smpp" or not wants_receipt(message.registered_delivery, state):
-            return succeed(None)
+            return None
         if receipt is None:          # decided here (permanent failure): no vendor receipt
             receipt = Receipt(message_id=message.id, state=state, stat=stat_word(state),
                               error=error if error.isdigit() and len(error) <= 3 else "000",
@@ -109,8 +106,8 @@ class Dispatcher:
         multi_id = message.extra.get(MULTI_ID)
         shown = message if multi_id is None else _with_id(message, multi_id)
         item = DeliverItem(RECEIPT, shown.id, customer_receipt(shown, receipt, part_index, at))
-        return self._publish(message.user, f"dlr:{message.id}:{part_index}:{int(state)}",
-                             item, self.receipt_expiry)
+        return self._publication(message.user, f"dlr:{message.id}:{part_index}:{int(state)}",
+                                 item, self.receipt_expiry)
 
     # -- MO -------------------------------------------------------------------------------
     def inbound(self, mo: InboundMessage) -> Deferred[None]:
@@ -186,11 +183,17 @@ class Dispatcher:
         return d
 
     def _publish(self, user: str, key: str, item: DeliverItem, expiry: float) -> Deferred[None]:
-        queue = deliver_queue(user)
-        watch_expiry(self.queues, user)
-        d = self.queues.publish(queue, key, dump_item(item), item,
-                                expires_at=self.clock.seconds() + expiry)
+        p = self._publication(user, key, item, expiry)
+        d = self.queues.publish(p.queue, p.key, p.payload, p.obj, expires_at=p.expires_at)
         return d.addCallback(lambda _: None)
+
+    def _publication(self, user: str, key: str, item: DeliverItem,
+                     expiry: float) -> Publication:
+        if user not in self._expiry_watched:
+            self._expiry_watched.add(user)
+            watch_expiry(self.queues, user)
+        return Publication(deliver_queue(user), key, dump_item(item), item,
+                           self.clock.seconds() + expiry)
 
 
 def mo_pdu(mo: InboundMessage) -> DeliverSm:
@@ -210,10 +213,3 @@ def mo_pdu(mo: InboundMessage) -> DeliverSm:
 
 def _with_id(message: Message, message_id: str) -> Message:
     return replace(message, id=message_id)
-
-
-def _first_error(failure: Failure) -> Failure:
-    """Unwrap FirstError so callers see the store's own exception."""
-    if failure.check(FirstError):
-        return failure.value.subFailure  # type: ignore[no-any-return]
-    return failure

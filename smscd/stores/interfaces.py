@@ -111,6 +111,19 @@ class Queues(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Publication:
+    """A queue entry to publish together with another change (see MessageLog.record_state)."""
+    queue: str
+    key: str
+    payload: bytes
+    obj: object | None = None
+    expires_at: float | None = None
+
+
+PublishFor = Callable[[Message | None], Publication | None]
+
+
+@dataclass(frozen=True, slots=True)
 class PartRecord:
     """What happened to one part upstream; None until it happened."""
     index: int
@@ -144,9 +157,11 @@ class MessageLog(Protocol):
         """The vendor accepted a part and gave it `vendor_id`."""
 
     def record_state(self, message_id: str, part_index: int, state: int, error: str,
-                     at: float) -> Deferred[None]:
+                     at: float, publish: PublishFor | None = None) -> Deferred[None]:
         """A part reached `state` (from a receipt, or failed here); an intermediate state
-        never overwrites a final one."""
+        never overwrites a final one. With `publish`: called (reactor thread) with the
+        message (None if unknown); what it returns, if anything, is published in the same
+        durable change (the customer's receipt), so one commit settles a vendor receipt."""
 
     def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
         """The record, if `message_id` exists and belongs to `user`; otherwise None."""

@@ -25,7 +25,8 @@ from twisted.python.threadpool import ThreadPool
 from smscd.stores.group_commit import CommitStats, GroupCommitWriter
 from smscd.stores.interfaces import QueueEntry, StoreError
 from smscd.stores.schema import migrate
-from smscd.stores.sqlite_log import SqliteCorrelations, SqliteMessageLog, SqliteUsers
+from smscd.stores.sqlite_log import (DEFAULT_RECENT, SqliteCorrelations, SqliteMessageLog,
+                                     SqliteUsers)
 from smscd.stores.sqlite_queues import DelayedCall, SqliteQueues
 
 log = Logger()
@@ -47,7 +48,8 @@ class SqliteStore:
     users: SqliteUsers
 
     def __init__(self, writer: GroupCommitWriter, reactor: StoreReactor, lock: IO[bytes],
-                 first_id: int, sweep_interval: float, purge_interval: float) -> None:
+                 first_id: int, sweep_interval: float, purge_interval: float,
+                 recent: int = DEFAULT_RECENT) -> None:
         self._writer = writer
         self._reactor = reactor
         self._lock = lock
@@ -56,16 +58,17 @@ class SqliteStore:
         self._timers: list[DelayedCall] = []
         self._closing: Deferred[None] | None = None
         self.queues = SqliteQueues(writer, reactor, first_id)
-        self.messages = SqliteMessageLog(writer, self.queues, reactor)
-        self.correlations = SqliteCorrelations(writer, reactor)
+        self.messages = SqliteMessageLog(writer, self.queues, reactor, recent)
+        self.correlations = SqliteCorrelations(writer, reactor, recent)
         self.users = SqliteUsers(writer, reactor, reactor)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], reactor: StoreReactor, *,
              max_batch: int = 256, group_commit_interval_ms: float = 2.0,
              sweep_interval: float = 1.0, purge_interval: float = 60.0,
-             checkpoint_interval: float = 1.0) -> SqliteStore:
-        """Open (creating if needed) the store at `path`; blocking, call it at startup."""
+             checkpoint_interval: float = 1.0, recent: int = DEFAULT_RECENT) -> SqliteStore:
+        """Open (creating if needed) the store at `path`; blocking, call it at startup.
+        `recent`: how many recent messages and correlations to keep in memory (each)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = _lock(path)
@@ -87,7 +90,7 @@ class SqliteStore:
         writer = GroupCommitWriter(conn, reactor, max_batch=max_batch,
                                    interval_ms=group_commit_interval_ms,
                                    checkpoint_interval=checkpoint_interval)
-        store = cls(writer, reactor, lock, first_id, sweep_interval, purge_interval)
+        store = cls(writer, reactor, lock, first_id, sweep_interval, purge_interval, recent)
         for entry_id, queue, key, payload, attempts, available_at, expires_at in rows:
             store.queues.restore(QueueEntry(entry_id, queue, key, payload, None, attempts,
                                             expires_at), available_at)

@@ -1,17 +1,25 @@
 # tests: tests/integration/test_sqlite_store.py
 """`MessageLog`, `Correlations` and `Users` on the embedded store.
 
-Every call is one op in the group-commit writer, reads included: a read then sees every
-change submitted before it (a receipt racing its own correlation still finds it), and its
-Deferred fires after that batch commits. Message bodies are `dump_message` bytes.
+Every change is one op in the group-commit writer. Reads are ops too (a read then sees
+every change submitted before it, and its Deferred fires after that batch commits), except
+what a bounded in-memory cache of recent state answers at once:
+- correlations, remembered when `put` is submitted: a receipt racing its own correlation
+  still finds it (committed-or-pending, as a read in the writer would see it; if the put
+  fails the entry stays, and is still true: the vendor gave that id);
+- messages, remembered when `accept` commits (and `replace`): `record_state` with
+  `publish` then costs one op, not a read and two writes in three commits.
+A miss (an old message, after a restart) reads through the writer as before.
+Message bodies are `dump_message` bytes.
 """
 from __future__ import annotations
 
 import sqlite3
+from collections import OrderedDict
 from functools import partial
 from typing import Any, Callable, Protocol
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
@@ -20,20 +28,25 @@ from smscd.message import Message, dump_message, load_message
 from smscd.passwords import hash_password
 from smscd.smpp.message_state import MessageState, is_final, state_from_int
 from smscd.stores.group_commit import GroupCommitWriter
-from smscd.stores.interfaces import MessageRecord, PartRecord, UserExists, UserRecord
+from smscd.stores.interfaces import (MessageRecord, PartRecord, Publication, PublishFor,
+                                     UserExists, UserRecord)
 from smscd.stores.ops import Read, Rows, Statement
 from smscd.stores.sqlite_queues import ReactorTime, SqliteQueues
 from smscd.stores.states import overall_state
 
 _INTERMEDIATE = tuple(int(s) for s in MessageState if not is_final(s))
+_FINAL = frozenset(int(s) for s in MessageState if is_final(s))
+DEFAULT_RECENT = 100_000      # cached messages / correlations: ~60 / ~35 MB at most
 
 
 class SqliteMessageLog:
     def __init__(self, writer: GroupCommitWriter, queues: SqliteQueues,
-                 clock: ReactorTime) -> None:
+                 clock: ReactorTime, recent: int = DEFAULT_RECENT) -> None:
         self._writer = writer
         self._queues = queues
         self._clock = clock
+        self._recent: OrderedDict[str, Message] = OrderedDict()
+        self._recent_max = recent
 
     def accept(self, message: Message, queue: str) -> Deferred[None]:
         now = self._clock.seconds()
@@ -41,7 +54,14 @@ class SqliteMessageLog:
         delay = 0.0 if message.schedule_at is None else message.schedule_at - now
         return self._queues.publish_with(
             ((INSERT_MESSAGE, (message.id, message.user, now, body)),),
-            queue, message.id, body, message, delay, message.expires_at, None)
+            queue, message.id, body, message, delay, message.expires_at, None,
+            partial(self._remember, message))
+
+    def _remember(self, message: Message) -> None:
+        recent = self._recent
+        recent[message.id] = message
+        if len(recent) > self._recent_max:
+            recent.popitem(last=False)
 
     def record_sent(self, message_id: str, part_index: int, connector: str,
                     vendor_id: str) -> Deferred[None]:
@@ -49,9 +69,29 @@ class SqliteMessageLog:
                                                          vendor_id, self._clock.seconds())),)))
 
     def record_state(self, message_id: str, part_index: int, state: int, error: str,
-                     at: float) -> Deferred[None]:
-        return self._writer.submit(Rows(((RECORD_STATE, (message_id, part_index, int(state),
-                                                          error, at)),)))
+                     at: float, publish: PublishFor | None = None) -> Deferred[None]:
+        row = (RECORD_STATE, (message_id, part_index, int(state), error, at))
+        if publish is None:
+            return self._writer.submit(Rows((row,)))
+        message = self._recent.get(message_id)
+        if message is None:            # not recent: read it first (one more commit)
+            d: Deferred[Message | None] = self._writer.submit(
+                Read(partial(_get_body, message_id)))
+            return d.addCallback(lambda m: self._state_and(row, m, publish))
+        if len(message.parts) == 1 and int(state) in _FINAL:
+            del self._recent[message_id]       # its last receipt, in all likelihood
+        return self._state_and(row, message, publish)
+
+    def _state_and(self, row: tuple[Statement, tuple[Any, ...]], message: Message | None,
+                   publish: PublishFor) -> Deferred[None]:
+        try:
+            out = publish(message)
+        except Exception:
+            return fail()
+        if out is None:
+            return self._writer.submit(Rows((row,)))
+        return self._queues.publish_with((row,), out.queue, out.key, out.payload, out.obj,
+                                         0.0, out.expires_at, None)
 
     def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
         return self._writer.submit(Read(partial(_get_message, message_id, user)))
@@ -76,8 +116,14 @@ class SqliteMessageLog:
         if queued is None or queued.user != message.user:
             return succeed(False)
         body = dump_message(message)
-        return self._queues.replace_with(partial(_replace_body, message.id, body),
-                                         queue, message.id, body, message)
+        d = self._queues.replace_with(partial(_replace_body, message.id, body),
+                                      queue, message.id, body, message)
+        return d.addCallback(self._replaced, message)
+
+    def _replaced(self, done: bool, message: Message) -> bool:
+        if done and message.id in self._recent:
+            self._recent[message.id] = message
+        return done
 
     def _queued(self, queue: str, message_id: str) -> Message | None:
         entry = self._queues.peek(queue, message_id)
@@ -87,18 +133,28 @@ class SqliteMessageLog:
 
 
 class SqliteCorrelations:
-    def __init__(self, writer: GroupCommitWriter, clock: ReactorTime) -> None:
+    def __init__(self, writer: GroupCommitWriter, clock: ReactorTime,
+                 recent: int = DEFAULT_RECENT) -> None:
         self._writer = writer
         self._clock = clock
+        self._recent: OrderedDict[tuple[str, str], tuple[str, int, float]] = OrderedDict()
+        self._recent_max = recent
 
     def put(self, connector: str, vendor_id: str, message_id: str, part_index: int,
             expires_at: float) -> Deferred[None]:
+        recent = self._recent
+        recent[(connector, vendor_id)] = (message_id, part_index, expires_at)
+        if len(recent) > self._recent_max:
+            recent.popitem(last=False)
         return self._writer.submit(Rows(((PUT_CORRELATION, (connector, vendor_id, message_id,
                                                              part_index, expires_at)),)))
 
     def get(self, connector: str, vendor_id: str) -> Deferred[tuple[str, int] | None]:
-        return self._writer.submit(Read(partial(_get_correlation, connector, vendor_id,
-                                                self._clock.seconds())))
+        now = self._clock.seconds()
+        hit = self._recent.get((connector, vendor_id))
+        if hit is not None:
+            return succeed(None if hit[2] <= now else (hit[0], hit[1]))
+        return self._writer.submit(Read(partial(_get_correlation, connector, vendor_id, now)))
 
     def purge(self, limit: int = 10_000) -> Deferred[int]:
         """Delete up to `limit` expired correlations; fires with how many went."""
@@ -189,6 +245,11 @@ def _get_message(message_id: str, user: str | None,
     times = [accepted_at] + [t for p in parts for t in (p.sent_at, p.state_at) if t is not None]
     return MessageRecord(message, accepted_at, overall_state(p.state for p in parts),
                          max(times), parts)
+
+
+def _get_body(message_id: str, conn: sqlite3.Connection) -> Message | None:
+    row = conn.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return None if row is None else load_message(row[0])
 
 
 def _get_correlation(connector: str, vendor_id: str, now: float,

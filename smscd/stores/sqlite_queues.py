@@ -85,19 +85,24 @@ class SqliteQueues:
 
     def publish_with(self, also: RowList, queue: str, key: str, payload: bytes,
                      obj: object | None, delay: float, expires_at: float | None,
-                     result: object = _ID) -> Deferred[Any]:
+                     result: object = _ID,
+                     on_commit: Callable[[], object] | None = None) -> Deferred[Any]:
         """`publish`, with the rows `also` written in the same transaction (accept), firing
-        with `result` (default: the entry id)."""
+        with `result` (default: the entry id); `on_commit` runs first, once durable."""
         available_at = self._clock.seconds() + max(0.0, delay)
         entry = QueueEntry(next(self._ids), queue, key, payload, obj, 0, expires_at)
         row = (entry.id, queue, key, payload, 0, available_at, expires_at)
         op: Rows[Any] = Rows(also + ((INSERT_ENTRY, row),),
                              entry.id if result is _ID else result)
-        return self._writer.submit(op, partial(self._published, entry, available_at))
+        return self._writer.submit(op, partial(self._published, entry, available_at,
+                                               on_commit))
 
-    def _published(self, entry: QueueEntry, available_at: float) -> None:
+    def _published(self, entry: QueueEntry, available_at: float,
+                   on_commit: Callable[[], object] | None) -> None:
         self._q(entry.queue).add(entry, available_at, self._clock.seconds())
         self._grown.add(entry.queue)        # consumers are woken after the whole batch
+        if on_commit is not None:
+            on_commit()
 
     def _wake_grown(self) -> None:
         if self._grown:
