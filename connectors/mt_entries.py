@@ -30,7 +30,8 @@ from smscd.smpp.message_state import MessageState
 from smscd.smpp.receipt import normalise_submitted_id
 from smscd.smpp.status import status_name
 from smscd.smpp_protocol import ReactorTime
-from smscd.stores.interfaces import Correlations, MessageLog, QueueEntry, Queues
+from smscd.stores.interfaces import (AcceptedParts, Correlations, MessageLog, QueueEntry,
+                                     Queues)
 from connectors.connector_config import ConnectorConfig
 from connectors.mt_pdus import NO_STATUS_ERROR, Outcome, error_code, retry_delay
 from connectors.rate_meter import RateMeter
@@ -56,7 +57,7 @@ class PumpStats:
 class Job:
     """One leased entry and what became of its parts in this attempt."""
     __slots__ = ("entry", "message", "settled", "queued", "in_flight", "pending",
-                 "backpressure", "transient", "error", "resolved")
+                 "backpressure", "transient", "error", "resolved", "accepted_now")
 
     def __init__(self, entry: QueueEntry, message: Message, settled: set[int]) -> None:
         self.entry = entry
@@ -69,6 +70,9 @@ class Job:
         self.transient: str | None = None  # why a retry is needed
         self.error = NO_STATUS_ERROR       # reported if the retries run out
         self.resolved = False
+        # The one part's acceptance, written with the ack (AcceptedParts): (index,
+        # vendor_id, correlation key, expires_at).
+        self.accepted_now: tuple[int, str, str, float] | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -88,6 +92,7 @@ class EntrySettler:
         self._queues, self._messages, self._correlations = queues, messages, correlations
         self._deliveries, self._clock, self._on_done = deliveries, clock, on_done
         self._settled: OrderedDict[int, set[int]] = OrderedDict()
+        self._one_change = messages if isinstance(messages, AcceptedParts) else None
         self._memory = memory
         self.stats = PumpStats()
         self.meter = RateMeter(clock)
@@ -114,6 +119,9 @@ class EntrySettler:
                      "{mode}; its receipts may not correlate", id=cfg.id, vid=vendor_id,
                      mode=cfg.receipt_id_mode.value)
         expires = self._clock.seconds() + cfg.correlation_ttl
+        if self._one_change is not None and len(job.message.parts) == 1 and not job.pending:
+            job.accepted_now = (index, vendor_id, key, expires)     # see maybe_resolve
+            return
         job.pending.append(self._correlations.put(cfg.id, key, message_id, index, expires))
         job.pending.append(self._messages.record_sent(message_id, index, cfg.id, vendor_id))
 
@@ -146,11 +154,32 @@ class EntrySettler:
         if job.resolved or job.in_flight or job.queued:
             return
         job.resolved = True
+        accepted, job.accepted_now = job.accepted_now, None
+        if accepted is not None and self._one_change is not None and not job.pending:
+            # A one-part message the vendor took: its log row, its correlation and the
+            # ack as one change (not three ops and a join).
+            index, vendor_id, key, expires = accepted
+            d = self._one_change.record_accepted(job.message.id, index, self.cfg.id,
+                                                 vendor_id, key, expires, job.entry)
+            d.addCallbacks(self._acked, self._finish, callbackArgs=(job,),
+                           errbackArgs=(job,))
+            return
+        if accepted is not None:
+            index, vendor_id, key, expires = accepted
+            job.pending.append(self._correlations.put(self.cfg.id, key, job.message.id,
+                                                      index, expires))
+            job.pending.append(self._messages.record_sent(job.message.id, index, self.cfg.id,
+                                                          vendor_id))
         pending, job.pending = job.pending, []
-        join(pending).addCallbacks(lambda _: self._finish(job, None),
-                                   lambda f: self._finish(job, f))
+        join(pending).addCallbacks(lambda _: self._finish(None, job),
+                                   lambda f: self._finish(f, job))
 
-    def _finish(self, job: Job, store_failure: Failure | None) -> None:
+    def _acked(self, _: None, job: Job) -> None:
+        self.stats.acked += 1
+        self._settled.pop(job.entry.id, None)
+        self._on_done(job)
+
+    def _finish(self, store_failure: Failure | None, job: Job) -> None:
         entry, cfg = job.entry, self.cfg
         unsettled = [i for i in range(len(job.message.parts)) if i not in job.settled]
         if store_failure is not None:

@@ -13,7 +13,7 @@ after the restart, so a message in flight at a crash may reach the vendor twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Protocol, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
@@ -177,6 +177,21 @@ class MessageLog(Protocol):
     def replace(self, message: Message, queue: str) -> Deferred[bool]:
         """replace_sm: if the message is still in `queue`, not leased and `message.user`'s,
         make `message` its body in the log and the queue, as one durable change."""
+
+
+@runtime_checkable
+class AcceptedParts(Protocol):
+    """Optional, for a MessageLog that shares one transaction with the Correlations and
+    Queues it works with (the embedded store): a vendor's acceptance of a part as ONE
+    durable change. A connector whose MessageLog has it uses it for the last part of a
+    message; otherwise it writes record_sent and the correlation, then acks, as before."""
+
+    def record_accepted(self, message_id: str, part_index: int, connector: str,
+                        vendor_id: str, correlation_key: str, expires_at: float,
+                        ack: QueueEntry | None = None) -> Deferred[None]:
+        """`record_sent` + `Correlations.put(connector, correlation_key, ...)`, and with
+        `ack` the leased entry's ack, in one change. If it fails nothing of it is durable
+        and `ack` is still leased to the caller."""
 
 
 class Correlations(Protocol):

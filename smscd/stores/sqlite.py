@@ -58,8 +58,9 @@ class SqliteStore:
         self._timers: list[DelayedCall] = []
         self._closing: Deferred[None] | None = None
         self.queues = SqliteQueues(writer, reactor, first_id)
-        self.messages = SqliteMessageLog(writer, self.queues, reactor, recent)
         self.correlations = SqliteCorrelations(writer, reactor, recent)
+        self.messages = SqliteMessageLog(writer, self.queues, self.correlations, reactor,
+                                         recent)
         self.users = SqliteUsers(writer, reactor, reactor)
 
     @classmethod

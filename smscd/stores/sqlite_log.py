@@ -29,7 +29,7 @@ from smscd.passwords import hash_password
 from smscd.smpp.message_state import MessageState, is_final, state_from_int
 from smscd.stores.group_commit import GroupCommitWriter
 from smscd.stores.interfaces import (MessageRecord, PartRecord, Publication, PublishFor,
-                                     UserExists, UserRecord)
+                                     QueueEntry, UserExists, UserRecord)
 from smscd.stores.ops import Read, Rows, Statement
 from smscd.stores.sqlite_queues import ReactorTime, SqliteQueues
 from smscd.stores.states import overall_state
@@ -41,9 +41,11 @@ DEFAULT_RECENT = 100_000      # cached messages / correlations: ~60 / ~35 MB at 
 
 class SqliteMessageLog:
     def __init__(self, writer: GroupCommitWriter, queues: SqliteQueues,
-                 clock: ReactorTime, recent: int = DEFAULT_RECENT) -> None:
+                 correlations: SqliteCorrelations, clock: ReactorTime,
+                 recent: int = DEFAULT_RECENT) -> None:
         self._writer = writer
         self._queues = queues
+        self._correlations = correlations
         self._clock = clock
         self._recent: OrderedDict[str, Message] = OrderedDict()
         self._recent_max = recent
@@ -67,6 +69,18 @@ class SqliteMessageLog:
                     vendor_id: str) -> Deferred[None]:
         return self._writer.submit(Rows(((RECORD_SENT, (message_id, part_index, connector,
                                                          vendor_id, self._clock.seconds())),)))
+
+    def record_accepted(self, message_id: str, part_index: int, connector: str,
+                        vendor_id: str, correlation_key: str, expires_at: float,
+                        ack: QueueEntry | None = None) -> Deferred[None]:
+        """AcceptedParts: record_sent + the correlation (+ the ack) as one op."""
+        rows = ((RECORD_SENT, (message_id, part_index, connector, vendor_id,
+                               self._clock.seconds())),
+                self._correlations.remember(connector, correlation_key, message_id,
+                                            part_index, expires_at))
+        if ack is None:
+            return self._writer.submit(Rows(rows))
+        return self._queues.ack_with(rows, ack)
 
     def record_state(self, message_id: str, part_index: int, state: int, error: str,
                      at: float, publish: PublishFor | None = None) -> Deferred[None]:
@@ -142,12 +156,17 @@ class SqliteCorrelations:
 
     def put(self, connector: str, vendor_id: str, message_id: str, part_index: int,
             expires_at: float) -> Deferred[None]:
+        return self._writer.submit(Rows((self.remember(connector, vendor_id, message_id,
+                                                       part_index, expires_at),)))
+
+    def remember(self, connector: str, vendor_id: str, message_id: str, part_index: int,
+                 expires_at: float) -> tuple[Statement, tuple[Any, ...]]:
+        """Cache the correlation now; the row to write for it."""
         recent = self._recent
         recent[(connector, vendor_id)] = (message_id, part_index, expires_at)
         if len(recent) > self._recent_max:
             recent.popitem(last=False)
-        return self._writer.submit(Rows(((PUT_CORRELATION, (connector, vendor_id, message_id,
-                                                             part_index, expires_at)),)))
+        return PUT_CORRELATION, (connector, vendor_id, message_id, part_index, expires_at)
 
     def get(self, connector: str, vendor_id: str) -> Deferred[tuple[str, int] | None]:
         now = self._clock.seconds()

@@ -135,6 +135,17 @@ class SqliteQueues:
             return fail(StoreError(f"queue entry {entry.id} is not leased"))
         return self._writer.submit(Rows(((DELETE_ENTRY, (entry.id,)),)))
 
+    def ack_with(self, also: RowList, entry: QueueEntry) -> Deferred[None]:
+        """`ack`, with the rows `also` written in the same transaction. The entry stays
+        leased until that commits, so on failure the caller still holds it."""
+        if not self._q(entry.queue).leased(entry):
+            return fail(StoreError(f"queue entry {entry.id} is not leased"))
+        return self._writer.submit(Rows(also + ((DELETE_ENTRY, (entry.id,)),)),
+                                   partial(self._acked, entry))
+
+    def _acked(self, entry: QueueEntry) -> None:
+        self._q(entry.queue).finish(entry)
+
     def retry(self, entry: QueueEntry, delay: float, reason: str) -> Deferred[None]:
         now = self._clock.seconds()
         new = replace(entry, attempts=entry.attempts + 1)

@@ -72,3 +72,37 @@ async def test_recent_correlations_answer_like_the_table(stores: Stores) -> None
     stores.clock.advance(11)
     assert await store.correlations.get("vendor1", "b") is None
     assert await store.correlations.get("vendor1", "c") == ("m4", 0)
+
+
+@pytest_twisted.ensureDeferred
+async def test_accepted_part_correlation_and_ack_are_one_durable_change(
+        stores: Stores, store: SqliteStore) -> None:
+    """Breaks if the vendor's acceptance of a one-part message (log row, correlation, ack)
+    takes more than one commit, or if any of the three is missing after a restart."""
+    m = message()
+    await store.messages.accept(m, "q")
+    [entry] = store.queues.take("q", 1)
+    commits = store.stats.commits
+    await store.messages.record_accepted(m.id, 0, "vendor1", "V-1", "v-1", T0 + 100, entry)
+    assert store.stats.commits == commits + 1
+    assert store.queues.leased("q") == 0
+    store = await stores.reopen(store)
+    assert store.queues.take("q", 1) == []
+    assert await store.correlations.get("vendor1", "v-1") == (m.id, 0)
+    record = await store.messages.get(m.id, "alice")
+    assert (record.parts[0].connector, record.parts[0].vendor_id) == ("vendor1", "V-1")
+
+
+@pytest_twisted.ensureDeferred
+async def test_accepted_part_with_an_entry_not_leased_changes_nothing(
+        store: SqliteStore) -> None:
+    """Breaks if an ack for an entry nobody holds is written anyway (with its rows)."""
+    m = message()
+    await store.messages.accept(m, "q")
+    [entry] = store.queues.take("q", 1)
+    await store.queues.release(entry)
+    d = store.messages.record_accepted(m.id, 0, "vendor1", "V-1", "v-1", T0 + 100, entry)
+    failures: list[object] = []
+    d.addErrback(failures.append)
+    assert len(failures) == 1 and store.queues.depth("q") == 1
+    assert (await store.messages.get(m.id, "alice")).parts[0].vendor_id is None
