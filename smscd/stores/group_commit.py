@@ -5,9 +5,10 @@ Theory of operation:
 - The reactor thread `submit`s ops. An op is a callable run in the writer thread with the
   connection, inside the batch's transaction. It must do nothing outside the database,
   because it may run twice (below). Its return value is the Deferred's result.
-- The writer blocks for a first op, gathers more for up to `interval_ms` or until
-  `max_batch`, runs them in one BEGIN IMMEDIATE ... COMMIT (with synchronous=FULL the
-  COMMIT fsyncs the WAL), then hands every result back with ONE `reactor.callFromThread`.
+- The writer blocks for a first op, sleeps `interval_ms` while more arrive (unless it
+  already holds `max_batch`), takes what arrived up to `max_batch`, runs them in one
+  BEGIN IMMEDIATE ... COMMIT (with synchronous=FULL the COMMIT fsyncs the WAL), then
+  hands every result back with ONE `reactor.callFromThread`.
   Deferreds therefore fire only once their change is durable, in submission order.
 - The batch first runs the fast way (`ops.run_merged`: rows of `Rows` ops merged into
   multi-row statements, reads last, no SAVEPOINTs). One failing op must not fail the
@@ -125,18 +126,15 @@ class GroupCommitWriter:
                 self._stopping = True
             else:
                 carry.extend(first)
-        deadline = time.monotonic() + self._interval
+        if self._interval and len(carry) < self._max_batch and not self._stopping:
+            # Sleep rather than wait on the queue: a waiting writer is woken by every
+            # hand-over and takes the GIL from the reactor thread each time.
+            time.sleep(self._interval)
         while len(carry) < self._max_batch and not self._stopping:
             try:
                 more = self._pending.get_nowait()
             except queue.Empty:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    more = self._pending.get(timeout=remaining)
-                except queue.Empty:
-                    break
+                break
             if more is _STOP:
                 self._stopping = True
             else:
