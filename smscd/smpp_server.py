@@ -47,7 +47,7 @@ from smscd.smpp_auth import Authenticator, BindRefused, Verifier, verify_in_thre
 from smscd.smpp_multi import submit_multi
 from smscd.smpp_protocol import HandlerBase, ReactorTime, SmppFactory, SmppProtocol, server_factory
 from smscd.stores.interfaces import MessageLog, MessageRecord, UserRecord, Users
-from smscd.submission import build_message, destination_of
+from smscd.submission import build_message, destination_of, routed
 from connectors.throttle import TokenBucket
 
 log = Logger(namespace="smscd.smpp_server")
@@ -204,7 +204,7 @@ class SmppServerHandler(HandlerBase):
         if self.bucket is not None and not self.bucket.try_take(now):
             proto.respond(pdu, resp_class(command_status=S.ESME_RTHROTTLED))
             return
-        message = dataclasses.replace(message, connector=connector)
+        message = routed(message, connector)
         ctx.log.accept(message, mt_queue(connector)).addCallbacks(
             self._accepted, self._not_accepted, callbackArgs=(proto, pdu, resp_class,
                                                               message.id),

@@ -51,6 +51,14 @@ def build_message(pdu: SubmitSm | DataSm | SubmitMulti, *, message_id: str, user
         origin="smpp", extra=extra or {})
 
 
+def routed(message: Message, connector: str) -> Message:
+    """`message`, fresh from build_message and not yet seen by anyone else, with the
+    connector the router chose. Set in place: the message is frozen for everyone after
+    this, and dataclasses.replace would build all 22 fields again (~8 us a message)."""
+    object.__setattr__(message, "connector", connector)
+    return message
+
+
 def destination_of(pdu: SubmitSm | DataSm) -> Address:
     return Address(pdu.destination_addr, pdu.dest_addr_ton, pdu.dest_addr_npi)
 
