@@ -116,15 +116,20 @@ class InboundHandler:
             return
         now = self._clock.seconds()
 
-        def found(hit: tuple[str, int] | None) -> Any:
+        def found(hit: tuple[str, int] | None) -> None:
             if hit is None:
-                self._unknown(None, pdu, "no correlation", receipt.message_id)
-                return None
+                self._unknown(respond, pdu, "no correlation", receipt.message_id)
+                if self.observer is not None:
+                    self.observer()
+                return
             message_id, part = hit
-            return self._deliveries.part_state(message_id, part, receipt.state, receipt.error,
-                                               receipt, now)
-        d = self._correlations.get(self.cfg.id, key).addCallback(found)
-        self._answer_when(d, respond, pdu, "receipt")
+            # Answered from part_state's own Deferred: returning it from this callback
+            # would chain two Deferreds per receipt.
+            self._answer_when(maybeDeferred(self._deliveries.part_state, message_id, part,
+                                            receipt.state, receipt.error, receipt, now),
+                              respond, pdu, "receipt")
+        d = self._correlations.get(self.cfg.id, key)
+        d.addCallbacks(found, self._failed, errbackArgs=(respond, pdu, "receipt"))
 
     def _unknown(self, respond: Responder | None, pdu: P.Pdu, why: str,
                  vendor_id: str | None) -> None:
@@ -180,20 +185,22 @@ class InboundHandler:
 
     def _answer_when(self, d: Deferred[Any], respond: Responder, pdu: P.Pdu,
                      what: str) -> None:
-        def ok(_: object) -> None:
-            respond(pdu, _resp(pdu))
-            if self.observer is not None:
-                self.observer()
+        d.addCallbacks(self._done, self._failed, callbackArgs=(respond, pdu),
+                       errbackArgs=(respond, pdu, what))
 
-        def failed(f: Failure) -> None:
-            self.stats.failures += 1
-            self.stats.last_error = f"{what}: {f.getErrorMessage()}"
-            log.failure("connector {id}: {what} not recorded; answered ESME_RX_T_APPN", f,
-                        id=self.cfg.id, what=what)
-            respond(pdu, _resp(pdu, S.ESME_RX_T_APPN))
-            if self.observer is not None:
-                self.observer()
-        d.addCallbacks(ok, failed)
+    def _done(self, _: object, respond: Responder, pdu: P.Pdu) -> None:
+        respond(pdu, _resp(pdu))
+        if self.observer is not None:
+            self.observer()
+
+    def _failed(self, f: Failure, respond: Responder, pdu: P.Pdu, what: str) -> None:
+        self.stats.failures += 1
+        self.stats.last_error = f"{what}: {f.getErrorMessage()}"
+        log.failure("connector {id}: {what} not recorded; answered ESME_RX_T_APPN", f,
+                    id=self.cfg.id, what=what)
+        respond(pdu, _resp(pdu, S.ESME_RX_T_APPN))
+        if self.observer is not None:
+            self.observer()
 
     # -- incomplete groups ------------------------------------------------------------------
     def _arm(self) -> None:
