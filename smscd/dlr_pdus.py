@@ -13,12 +13,20 @@ from datetime import datetime, timezone
 from smscd.message import Message
 from smscd.smpp.message_state import MessageState, is_final
 from smscd.smpp.pdu import DataSm, DeliverSm
-from smscd.smpp.receipt import Receipt, format_receipt, parse_receipt, receipt_tlvs
+from smscd.smpp.receipt import Receipt, format_receipt, parse_receipt
 from smscd.smpp.tlv import STANDARD_TLVS, Tlv
 
 ESM_RECEIPT = 0x04
 ESM_INTERMEDIATE = 0x20
 _MESSAGE_TYPE = 0x3C
+
+_RECEIPTED_MESSAGE_ID = STANDARD_TLVS.by_name["receipted_message_id"].tag
+_NETWORK_ERROR_CODE = STANDARD_TLVS.by_name["network_error_code"].tag
+_MESSAGE_STATE_TLVS = {s: STANDARD_TLVS.make("message_state", int(s)) for s in MessageState}
+_DELIVER_SM_DEFAULTS = dict(DeliverSm().__dict__)
+_new = object.__new__
+# Preview octets: printable ASCII except ':' kept, every other octet (and ':') a space.
+_PREVIEW_OCTETS = bytes(b if 32 <= b < 127 and b != ord(":") else ord(" ") for b in range(256))
 
 
 def is_receipt(pdu: DeliverSm | DataSm) -> bool:
@@ -37,27 +45,37 @@ def read_vendor_receipt(pdu: DeliverSm | DataSm) -> Receipt | None:
 def customer_receipt(message: Message, receipt: Receipt, part_index: int = 0,
                      now: float | None = None) -> DeliverSm:
     """The deliver_sm that tells the customer what became of `message` (or one part)."""
+    state = receipt.state
     done = datetime.fromtimestamp(now, timezone.utc) if now is not None else receipt.done_date
-    ours = Receipt(
-        message_id=message.id, state=receipt.state, stat=receipt.stat,
-        submitted=1, delivered=1 if receipt.state is MessageState.DELIVERED else 0,
+    ours = receipt.relayed(
+        message.id,
         submit_date=receipt.submit_date or datetime.fromtimestamp(message.created_at,
                                                                   timezone.utc),
         done_date=done or datetime.fromtimestamp(message.created_at, timezone.utc),
-        error=receipt.error, text=_preview(message, part_index),
-        network_error_code=receipt.network_error_code)
-    tlvs = [STANDARD_TLVS.make(name, value) for name, value in receipt_tlvs(ours).items()]
-    reference = next((t for t in message.tlvs if t.name == "user_message_reference"), None)
-    if reference is not None:
-        tlvs.append(Tlv(reference.tag, reference.value, reference.name))
-    return DeliverSm(
-        source_addr_ton=message.destination.ton, source_addr_npi=message.destination.npi,
-        source_addr=message.destination.addr,
-        dest_addr_ton=message.source.ton, dest_addr_npi=message.source.npi,
-        destination_addr=message.source.addr,
-        esm_class=ESM_RECEIPT if is_final(receipt.state) else ESM_INTERMEDIATE,
+        text=_preview(message, part_index))
+    # The TLVs of receipt_tlvs(ours), built directly: message_state ones are shared.
+    state_tlv = _MESSAGE_STATE_TLVS.get(state)
+    if state_tlv is None:       # a state outside the enum: Receipt does not refuse one
+        state_tlv = STANDARD_TLVS.make("message_state", int(state))
+    tlvs = [Tlv(_RECEIPTED_MESSAGE_ID, ours.message_id, "receipted_message_id"), state_tlv]
+    if ours.network_error_code is not None:
+        tlvs.append(Tlv(_NETWORK_ERROR_CODE, ours.network_error_code, "network_error_code"))
+    for t in message.tlvs:
+        if t.name == "user_message_reference":
+            tlvs.append(t)          # Tlv is frozen: the customer's own can be passed on
+            break
+    destination, source = message.destination, message.source
+    # Filled like the codec fills decoded PDUs (see pdu.py): a third of the frozen __init__.
+    pdu: DeliverSm = _new(DeliverSm)
+    pdu.__dict__.update(
+        _DELIVER_SM_DEFAULTS,
+        source_addr_ton=destination.ton, source_addr_npi=destination.npi,
+        source_addr=destination.addr,
+        dest_addr_ton=source.ton, dest_addr_npi=source.npi, destination_addr=source.addr,
+        esm_class=ESM_RECEIPT if is_final(state) else ESM_INTERMEDIATE,
         short_message=format_receipt(ours).encode("latin-1", "replace"),
         tlvs=tuple(tlvs))
+    return pdu
 
 
 def _preview(message: Message, part_index: int) -> str:
@@ -67,5 +85,4 @@ def _preview(message: Message, part_index: int) -> str:
     body = message.parts[min(part_index, len(message.parts) - 1)].short_message
     if message.parts[0].esm_class & 0x40 and body:
         body = body[body[0] + 1:]
-    return "".join(c if 32 <= ord(c) < 127 and c != ":" else " "
-                   for c in body[:20].decode("latin-1")).strip()
+    return body[:20].translate(_PREVIEW_OCTETS).decode("ascii").strip()

@@ -75,7 +75,10 @@ def stat_word(state: MessageState) -> str:
 
 def state_from_stat(word: str) -> MessageState:
     """Read a receipt `stat:` word; unknown words are UNKNOWN so the receipt is kept, not dropped."""
-    return _STATE_BY_WORD.get(word.strip().upper(), MessageState.UNKNOWN)
+    state = _STATE_BY_WORD.get(word)       # the usual case: a table word exactly as written
+    if state is None:
+        state = _STATE_BY_WORD.get(word.strip().upper(), MessageState.UNKNOWN)
+    return state
 
 
 def state_from_int(value: int) -> MessageState:

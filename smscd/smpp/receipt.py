@@ -1,4 +1,4 @@
-# tests: tests/unit/test_receipt.py
+# tests: tests/unit/test_receipt.py, tests/unit/test_receipt_fast_path.py
 """The de-facto delivery receipt (SMPP 3.4 App. B) and its TLVs, both ways, plus id normalisation.
 
 Rules:
@@ -14,6 +14,10 @@ Rules:
   or a receipt we cannot correlate). An unreadable date becomes None, an unknown stat word
   becomes UNKNOWN: parts of a receipt never make us drop the rest.
 - Everything after `text:` is the text, even if it looks like more fields.
+- Speed (bench/receipts.py): the canonical shape is read by one regex (`_CANONICAL`), the
+  rest by the general parser; the two must read every text alike, which
+  tests/unit/test_receipt_fast_path.py checks against each other and against the code
+  before the fast path. Parsed receipts skip __post_init__: what the parser builds passes it.
 - Id correlation (DLR-03): a connector says how its vendor's receipt ids relate to its
   submit_sm_resp ids (`ReceiptIdMode`). `normalise_receipt_id` and `normalise_submitted_id`
   turn each side into the same key. Converted ids are compared as numbers (decimal without
@@ -37,9 +41,44 @@ _NETWORK_ERROR_CODE_LENGTH = 3
 
 # A key starts the text or follows whitespace; "submit date" is the one key with a space in it.
 _KEY = re.compile(r"(?<!\S)(submit[ _]*date|done[ _]*date|[a-z][a-z0-9_]*)[ \t]*:", re.IGNORECASE)
+_KEY_SEPARATORS = re.compile(r"[ _]+")
 _TOKEN = re.compile(r"[^\s:]+")
 _HEX = re.compile(r"[0-9a-fA-F]+", re.ASCII)
 _DEC = re.compile(r"[0-9]+", re.ASCII)
+
+
+def _any_case(key: str) -> str:
+    """`key` as a pattern matching its ASCII letters in either case; other characters (a
+    `[ _]` class) are kept. Not re.IGNORECASE: that also lets 'ſ' match s, 'K' (Kelvin) k
+    and 'İ' i, which the general parser does not read as these keys (it compares
+    `key.lower()`), and the two parsers must agree."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isascii() and c.isalpha() else c
+                   for c in key)
+
+
+# The canonical shape, what we write (DLR-01) and what most SMSCs send, read in one match:
+# these keys in this order, any case, one space apart (`submit_date` too); sub, dlvrd and
+# text may be missing. Values are tokens as the general parser reads them ([^\s:]+; sub and
+# dlvrd 1-3 ASCII digits, as `_count` accepts), and no value can hide a key (a key follows
+# whitespace; values have none), so both parsers see the same fields: the hypothesis tests
+# in tests/unit/test_receipt_fast_path.py check it. Anything else (other spacing, extra
+# fields, another order) falls back to the general parser.
+_VALUE = r"[^\s:]+"
+_COUNT = r"[0-9]{1,3}"
+_CANONICAL = re.compile(
+    f"{_any_case('id')}:(?P<id>{_VALUE}) "
+    f"(?:{_any_case('sub')}:(?P<sub>{_COUNT}) )?"
+    f"(?:{_any_case('dlvrd')}:(?P<dlvrd>{_COUNT}) )?"
+    f"{_any_case('submit[ _]date')}:(?P<submit_date>{_VALUE}) "
+    f"{_any_case('done[ _]date')}:(?P<done_date>{_VALUE}) "
+    f"{_any_case('stat')}:(?P<stat>{_VALUE}) "
+    f"{_any_case('err')}:(?P<err>{_VALUE})"
+    rf"(?: {_any_case('text')}:(?P<text>.*))?\Z",
+    re.DOTALL)
+
+_STATE_OF_INT = {int(s): s for s in MessageState}
+_STAT_WORD_OF = {s: stat_word(s) for s in MessageState}
+_TABLE_WORDS = frozenset(_STAT_WORD_OF.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +99,19 @@ class Receipt:
 
     def __post_init__(self) -> None:
         """Reject what cannot be written back as a receipt, so formatting never fails late."""
-        for name, token in (("message_id", self.message_id), ("stat", self.stat),
-                            ("error", self.error)):
-            if not _TOKEN.fullmatch(token):
-                raise ValueError(f"receipt {name} {token!r} must be non-empty, "
-                                 "without spaces or ':'")
+        is_token = _TOKEN.fullmatch
+        if not (is_token(self.message_id) and (self.stat in _TABLE_WORDS or is_token(self.stat))
+                and is_token(self.error)):
+            for name, token in (("message_id", self.message_id), ("stat", self.stat),
+                                ("error", self.error)):
+                if not is_token(token):
+                    raise _not_a_token(name, token)
         if len(self.message_id) > MAX_ID_LENGTH:
-            raise ValueError(f"receipt id has {len(self.message_id)} characters, "
-                             f"more than {MAX_ID_LENGTH}")
-        for name, count in (("submitted", self.submitted), ("delivered", self.delivered)):
-            if not 0 <= count <= 999:
-                raise ValueError(f"receipt {name} {count} outside 0..999")
+            raise _id_too_long(self.message_id)
+        if not (0 <= self.submitted <= 999 and 0 <= self.delivered <= 999):
+            for name, count in (("submitted", self.submitted), ("delivered", self.delivered)):
+                if not 0 <= count <= 999:
+                    raise ValueError(f"receipt {name} {count} outside 0..999")
         if (self.network_error_code is not None
                 and len(self.network_error_code) != _NETWORK_ERROR_CODE_LENGTH):
             raise ValueError("network_error_code must be 3 octets (type, error Int2)")
@@ -84,6 +125,28 @@ class Receipt:
         return cls(message_id, state, stat_word(state), 1,
                    1 if state == MessageState.DELIVERED else 0,
                    submit_date, done_date, error, text, network_error_code)
+
+    def relayed(self, message_id: str, *, submit_date: datetime | None,
+                done_date: datetime | None, text: str) -> Receipt:
+        """This receipt passed on under another message id (ours, to our customer): sub 1,
+        dlvrd 1 only when delivered, this receipt's stat, err and network error. Only the new
+        id is checked; the rest passed __post_init__ when this receipt was made."""
+        if not _TOKEN.fullmatch(message_id):
+            raise _not_a_token("message_id", message_id)
+        if len(message_id) > MAX_ID_LENGTH:
+            raise _id_too_long(message_id)
+        return _unchecked_receipt(message_id, self.state, self.stat, 1,
+                                  1 if self.state is MessageState.DELIVERED else 0,
+                                  submit_date, done_date, self.error, text,
+                                  self.network_error_code)
+
+
+def _not_a_token(name: str, token: str) -> ValueError:
+    return ValueError(f"receipt {name} {token!r} must be non-empty, without spaces or ':'")
+
+
+def _id_too_long(message_id: str) -> ValueError:
+    return ValueError(f"receipt id has {len(message_id)} characters, more than {MAX_ID_LENGTH}")
 
 
 def network_error_code(network_type: int, error: int) -> bytes:
@@ -120,7 +183,9 @@ def _text_fields(text: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     matches = list(_KEY.finditer(text))
     for i, match in enumerate(matches):
-        key = re.sub(r"[ _]+", " ", match.group(1).lower())
+        key = match.group(1).lower()
+        if " " in key or "_" in key:
+            key = _KEY_SEPARATORS.sub(" ", key)
         if key == "text":
             fields.setdefault(key, text[match.end():])
             break
@@ -148,8 +213,7 @@ def _date(value: str | None) -> datetime | None:
     return None if token is None else parse_receipt_date(token)
 
 
-def _tlv_id(tlvs: Mapping[str, object]) -> str | None:
-    value = tlvs.get("receipted_message_id")
+def _tlv_id(value: object) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("ascii", "replace")
     if not isinstance(value, str):
@@ -157,8 +221,7 @@ def _tlv_id(tlvs: Mapping[str, object]) -> str | None:
     return _first_token(value.rstrip("\x00"))
 
 
-def _tlv_state(tlvs: Mapping[str, object]) -> MessageState | None:
-    value = tlvs.get("message_state")
+def _tlv_state(value: object) -> MessageState | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return state_from_int(value)
@@ -173,40 +236,104 @@ def _tlv_network_error(tlvs: Mapping[str, object]) -> bytes | None:
 
 def parse_receipt(text: str | None, tlvs: Mapping[str, object]) -> Receipt | None:
     """Read a receipt from short_message text and/or TLVs; None when it is not one (DLR-02)."""
+    if text:
+        match = _CANONICAL.match(text)
+        if match is not None:
+            text_id, sub, dlvrd, submit_date, done_date, word, error, rest = match.groups()
+            return _receipt(tlvs, text_id, word, error, None if sub is None else int(sub),
+                            None if dlvrd is None else int(dlvrd),
+                            parse_receipt_date(submit_date), parse_receipt_date(done_date),
+                            "" if rest is None else rest)
+    return _parse_general(text, tlvs)
+
+
+def _parse_general(text: str | None, tlvs: Mapping[str, object]) -> Receipt | None:
+    """Any receipt text vendors send: keys found anywhere, in any order, spacing and case."""
     fields = _text_fields(text) if text else {}
-    message_id = _tlv_id(tlvs) or _first_token(fields.get("id"))
+    return _receipt(tlvs, _first_token(fields.get("id")), _first_token(fields.get("stat")),
+                    _first_token(fields.get("err")), _count(fields.get("sub")),
+                    _count(fields.get("dlvrd")), _date(fields.get("submit date")),
+                    _date(fields.get("done date")), fields.get("text", ""))
+
+
+def _receipt(tlvs: Mapping[str, object], text_id: str | None, word: str | None,
+             error: str | None, submitted: int | None, delivered: int | None,
+             submit_date: datetime | None, done_date: datetime | None,
+             text: str) -> Receipt | None:
+    """The receipt from the text's tokens (None where absent) and the TLVs, which win."""
+    value = tlvs.get("receipted_message_id")
+    if value is None:
+        message_id = text_id
+    elif isinstance(value, str) and value == text_id and value[-1] != "\x00":
+        message_id = text_id          # the usual case: the TLV repeats the text's id token
+    else:
+        message_id = _tlv_id(value) or text_id
     if message_id is None or len(message_id) > MAX_ID_LENGTH:
         return None
-    word = _first_token(fields.get("stat"))
-    tlv_state = _tlv_state(tlvs)
+    value = tlvs.get("message_state")
+    if value is None:
+        tlv_state = None
+    elif type(value) is int:
+        tlv_state = _STATE_OF_INT.get(value, MessageState.UNKNOWN)
+    else:
+        tlv_state = _tlv_state(value)
     if tlv_state is not None:
         # The TLV decides; keep the vendor's word only when it says the same thing.
         state = tlv_state
-        stat = word if word is not None and state_from_stat(word) == state else stat_word(state)
+        stat = (word if word is not None and state_from_stat(word) is state
+                else _STAT_WORD_OF[state])
     elif word is not None:
         state, stat = state_from_stat(word), word
     else:
         return None
     network_error = _tlv_network_error(tlvs)
-    error = _first_token(fields.get("err"))
     if error is None:
         error = f"{int.from_bytes(network_error[1:], 'big'):03d}" if network_error else "000"
-    elif _DEC.fullmatch(error):
+    elif len(error) < 3 and error.isascii() and error.isdigit():   # _DEC, without the regex
         error = error.zfill(3)
-    submitted = _count(fields.get("sub"))
-    delivered = _count(fields.get("dlvrd"))
-    return Receipt(
-        message_id=message_id,
-        state=state,
-        stat=stat,
-        submitted=1 if submitted is None else submitted,
-        delivered=(1 if state == MessageState.DELIVERED else 0) if delivered is None else delivered,
-        submit_date=_date(fields.get("submit date")),
-        done_date=_date(fields.get("done date")),
-        error=error,
-        text=fields.get("text", "").strip()[:TEXT_LENGTH],
-        network_error_code=network_error,
-    )
+    if delivered is None:
+        delivered = 1 if state is MessageState.DELIVERED else 0
+    # Every field is what __post_init__ would accept: ids, stat and err are whole _TOKEN
+    # matches (or table words, or three digits), the id is at most MAX_ID_LENGTH, counts have
+    # at most three digits and network_error is 3 octets. So the checks are skipped here.
+    return _unchecked_receipt(message_id, state, stat, 1 if submitted is None else submitted,
+                              delivered, submit_date, done_date, error,
+                              text.strip()[:TEXT_LENGTH], network_error)
+
+
+_new = object.__new__
+# Receipt's slot setters (it is frozen: setattr would refuse). A field added to Receipt but
+# not set below fails tests/unit/test_receipt_fast_path.py (AttributeError on compare).
+_set_message_id = Receipt.__dict__["message_id"].__set__
+_set_state = Receipt.__dict__["state"].__set__
+_set_stat = Receipt.__dict__["stat"].__set__
+_set_submitted = Receipt.__dict__["submitted"].__set__
+_set_delivered = Receipt.__dict__["delivered"].__set__
+_set_submit_date = Receipt.__dict__["submit_date"].__set__
+_set_done_date = Receipt.__dict__["done_date"].__set__
+_set_error = Receipt.__dict__["error"].__set__
+_set_text = Receipt.__dict__["text"].__set__
+_set_network_error_code = Receipt.__dict__["network_error_code"].__set__
+
+
+def _unchecked_receipt(message_id: str, state: MessageState, stat: str, submitted: int,
+                       delivered: int, submit_date: datetime | None, done_date: datetime | None,
+                       error: str, text: str, network_error_code: bytes | None) -> Receipt:
+    """A Receipt from values the caller has already checked, without running __post_init__
+    (a third of the parse). Only for the parser and `Receipt.relayed`: what they build
+    passes every check."""
+    receipt: Receipt = _new(Receipt)
+    _set_message_id(receipt, message_id)
+    _set_state(receipt, state)
+    _set_stat(receipt, stat)
+    _set_submitted(receipt, submitted)
+    _set_delivered(receipt, delivered)
+    _set_submit_date(receipt, submit_date)
+    _set_done_date(receipt, done_date)
+    _set_error(receipt, error)
+    _set_text(receipt, text)
+    _set_network_error_code(receipt, network_error_code)
+    return receipt
 
 
 class ReceiptIdMode(Enum):

@@ -39,6 +39,12 @@ _MAX_PLAIN_DAYS = 99
 _TENTH_US = 100_000
 
 _RECEIPT_DATE = re.compile(r"[0-9]{10}(?:[0-9]{2}){0,2}", re.ASCII)
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
+# Receipts of one minute share their date strings, so readable dates are kept (datetimes are
+# immutable: sharing them is safe). Cleared when full rather than LRU: a miss costs one parse
+# (about 2 us), a hit one dict lookup. Unreadable dates are not kept; they are rare.
+_RECEIPT_DATES: dict[str, datetime] = {}
+_RECEIPT_DATES_MAX = 1024
 
 
 class RelativeTime(NamedTuple):
@@ -178,28 +184,40 @@ def format_relative(td: timedelta) -> str:
 
 def format_receipt_date(dt: datetime, digits: Literal[10, 12] = 10) -> str:
     """A receipt date from `dt`'s wall clock as given: YYMMDDhhmm, or YYMMDDhhmmss with 12."""
-    if not _CENTURY <= dt.year <= _CENTURY + 99:
+    year = dt.year - _CENTURY
+    if not 0 <= year <= 99:
         raise ValueError(f"year {dt.year} cannot be written with two digits (2000-2099)")
+    # Table lookups, not strftime: this runs twice for every receipt we write (10x faster).
+    two = _TWO_DIGITS
     if digits == 10:
-        return f"{dt:%y%m%d%H%M}"
+        return f"{two[year]}{two[dt.month]}{two[dt.day]}{two[dt.hour]}{two[dt.minute]}"
     if digits == 12:
-        return f"{dt:%y%m%d%H%M%S}"
+        return (f"{two[year]}{two[dt.month]}{two[dt.day]}{two[dt.hour]}{two[dt.minute]}"
+                f"{two[dt.second]}")
     raise ValueError(f"receipt dates have 10 or 12 digits, not {digits}")
 
 
 def parse_receipt_date(s: str) -> datetime | None:
     """A receipt date (10, 12 or 14 digits) as a naive local datetime, or None if unreadable."""
-    s = s.strip()
-    if not _RECEIPT_DATE.fullmatch(s):
+    cached = _RECEIPT_DATES.get(s)
+    if cached is not None:
+        return cached
+    token = s.strip()
+    if not _RECEIPT_DATE.fullmatch(token):
         return None
-    if len(s) == 14:
-        year, rest = int(s[:4]), s[4:]
+    if len(token) == 14:
+        year, rest = int(token[:4]), token[4:]
     else:
-        year, rest = _CENTURY + int(s[:2]), s[2:]
+        year, rest = _CENTURY + int(token[:2]), token[2:]
     fields = [int(rest[i:i + 2]) for i in range(0, len(rest), 2)]
     month, day, hour, minute = fields[:4]
     second = fields[4] if len(fields) > 4 else 0
     try:
-        return datetime(year, month, day, hour, minute, second)
+        parsed = datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
+    if len(token) == len(s):    # bare digits only, so every key is at most 14 characters
+        if len(_RECEIPT_DATES) >= _RECEIPT_DATES_MAX:
+            _RECEIPT_DATES.clear()
+        _RECEIPT_DATES[s] = parsed
+    return parsed
