@@ -66,6 +66,26 @@ MIGRATIONS: list[tuple[str, ...]] = [
             throughput REAL,
             created_at REAL NOT NULL) WITHOUT ROWID""",
     ),
+    (   # 2: groups and the users' Jasmin-style credentials (users/credentials work)
+        """CREATE TABLE groups (
+            gid TEXT PRIMARY KEY,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at REAL NOT NULL) WITHOUT ROWID""",
+    ),
+    (   # 3: provisioning documents: filters, routes, interceptors, connectors (service work)
+        """CREATE TABLE provisioning (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (kind, id)) WITHOUT ROWID""",
+    ),
+    (   # 4: billing: accounts, holds and per-message billing records (billing work)
+        """CREATE TABLE billing_accounts (
+            uid TEXT PRIMARY KEY,
+            balance TEXT,
+            sms_count INTEGER) WITHOUT ROWID""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
