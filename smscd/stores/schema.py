@@ -86,6 +86,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
             balance TEXT,
             sms_count INTEGER) WITHOUT ROWID""",
     ),
+    (   # 5: parts of multipart MO waiting for the rest of their message (core-path work)
+        """CREATE TABLE mo_parts (
+            connector TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            part_index INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            received_at REAL NOT NULL,
+            PRIMARY KEY (connector, group_key, part_index)) WITHOUT ROWID""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
