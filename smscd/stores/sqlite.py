@@ -27,6 +27,7 @@ from smscd.stores.interfaces import QueueEntry, StoreError
 from smscd.stores.schema import migrate
 from smscd.stores.sqlite_log import (DEFAULT_RECENT, SqliteCorrelations, SqliteMessageLog,
                                      SqliteUsers)
+from smscd.stores.sqlite_provisioning import SqliteProvisioning
 from smscd.stores.sqlite_queues import DelayedCall, SqliteQueues
 
 log = Logger()
@@ -46,6 +47,7 @@ class SqliteStore:
     messages: SqliteMessageLog
     correlations: SqliteCorrelations
     users: SqliteUsers
+    provisioning: SqliteProvisioning
 
     def __init__(self, writer: GroupCommitWriter, reactor: StoreReactor, lock: IO[bytes],
                  first_id: int, sweep_interval: float, purge_interval: float,
@@ -62,6 +64,7 @@ class SqliteStore:
         self.messages = SqliteMessageLog(writer, self.queues, self.correlations, reactor,
                                          recent)
         self.users = SqliteUsers(writer, reactor, reactor)
+        self.provisioning = SqliteProvisioning(writer, reactor)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], reactor: StoreReactor, *,
