@@ -13,6 +13,7 @@ Rules:
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any, Mapping
 import yaml
 
 __all__ = ["Config", "ConfigError", "DemoConfig", "LogConfig", "ProvisioningConfig",
-           "SmppServerConfig",
+           "ShellConfig", "SmppServerConfig",
            "StoreConfig", "TextConfig", "default_config", "load_config",
            "load_config_file", "schema_keys"]
 
@@ -81,6 +82,13 @@ class ProvisioningConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ShellConfig:
+    host: str
+    port: int
+    authentication: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
     smpp_server: SmppServerConfig
@@ -89,6 +97,7 @@ class Config:
     log: LogConfig
     demo: DemoConfig
     provisioning: ProvisioningConfig
+    shell: ShellConfig
 
     @property
     def store_path(self) -> Path:
@@ -198,6 +207,13 @@ SECTIONS = (
         Key("file", Path, None, "provisioning profile (YAML) read at start; null for none",
             optional=True),
     )),
+    Section("shell", ShellConfig, "the jCli-compatible admin shell (telnet)", (
+        Key("host", str, "127.0.0.1", "address to listen on (a non-loopback address needs "
+            "authentication)"),
+        Key("port", int, 8990, "TCP port to listen on (0: any free port)", lo=0, hi=65535),
+        Key("authentication", bool, True, "ask for an operator login (smscd shell on the "
+            "same machine logs in with the daemon's local token)"),
+    )),
 )
 
 
@@ -264,9 +280,20 @@ def _build(raw: Mapping[Any, Any], env: Mapping[str, str], no_file: bool) -> Con
                      for k in sorted(map(str, body.keys() - names))]
         values = _values(section.name + ".", section.keys, body, env, no_file, problems)
         sections[section.name] = section.cls(**values)
+    shell = sections.get("shell")
+    if shell is not None and not shell.authentication and not _loopback(shell.host):
+        problems.append(f"shell.authentication: must be true when shell.host "
+                        f"({shell.host}) is not a loopback address")
     if problems:
         raise ConfigError(problems)
     return Config(**top, **sections)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _values(prefix: str, keys: tuple[Key, ...], body: Mapping[Any, Any],
