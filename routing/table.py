@@ -1,0 +1,206 @@
+# tests: tests/unit/test_routing_table.py
+"""Route tables: ordered, first match wins (Jasmin §5.1), without scanning every route.
+
+Rules:
+- Built from {order: route}; orders are ints >= 0; order 0, when present, holds a default
+  route and a default route sits only at order 0; every route is of the table's direction.
+  Building reports every problem at once (RuleError, each naming the order).
+- Evaluation order is highest order first. `pick_route(table, r)` returns the first
+  (order, route) whose filters ALL match, or None; `pick_route_linear` is the same scan
+  written plainly, the reference the index is tested against.
+- The table is immutable: `with_route` / `without_route` build a new one, so a reader
+  holding the old table never sees half a change.
+
+Theory of operation (the index): each route gets at most one necessary condition that
+can be looked up in a dict: the literal prefixes of a DestinationAddrFilter regex
+(routing/prefixes.py), else a UserFilter, ConnectorFilter, GroupFilter or TagFilter value;
+an AnyOfFilter whose members all give conditions of one kind gives their union. A route
+that cannot match unless its condition holds is only evaluated when the message meets the
+condition; routes with no condition are always evaluated. For one message, the candidates
+(positions in evaluation order) from each lookup are merged and sorted and their filters
+run in that order: the first full match is the one the linear scan would find, since every
+route skipped was one that could not match.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable, Iterator, Mapping
+
+from .errors import RuleError
+from .filters import (AnyOfFilter, ConnectorFilter, DestinationAddrFilter, Filter, GroupFilter,
+                      TagFilter, UserFilter)
+from .prefixes import literal_prefixes
+from .routable import MO, MT, Routable
+from .routes import MO_HEADER, MT_HEADER, Route
+
+DEST = "dest"
+USER = "user"
+CONNECTOR = "connector"
+GROUP = "group"
+TAG = "tag"
+_PREFERENCE = (DEST, USER, CONNECTOR, GROUP, TAG)
+
+Entry = tuple[int, Route, tuple[Callable[[Routable], bool], ...]]
+
+
+def _condition(f: Filter) -> tuple[str, frozenset[str]] | None:
+    """(kind, values): the filter cannot match unless the message has one of the values."""
+    if isinstance(f, DestinationAddrFilter):
+        prefixes = literal_prefixes(f.destination_addr)
+        return None if prefixes is None else (DEST, prefixes)
+    if isinstance(f, UserFilter):
+        return USER, frozenset({f.uid})
+    if isinstance(f, ConnectorFilter):
+        return CONNECTOR, frozenset({f.cid})
+    if isinstance(f, GroupFilter):
+        return GROUP, frozenset({f.gid})
+    if isinstance(f, TagFilter):
+        return TAG, frozenset({f.tag})
+    if isinstance(f, AnyOfFilter):
+        parts = [_condition(g) for g in f.filters]
+        kinds = {p[0] for p in parts if p is not None}
+        if None in parts or len(kinds) != 1:
+            return None
+        return kinds.pop(), frozenset().union(*(p[1] for p in parts if p is not None))
+    return None
+
+
+def _best_condition(filters: tuple[Filter, ...]) -> tuple[str, frozenset[str]] | None:
+    found = [c for c in map(_condition, filters) if c is not None]
+    return min(found, key=lambda c: _PREFERENCE.index(c[0]), default=None)
+
+
+class _Index:
+    """Positions (in evaluation order) of the routes each condition value admits."""
+
+    __slots__ = ("always", "dest", "dest_lengths", "user", "connector", "group", "tag")
+
+    def __init__(self, entries: tuple[Entry, ...]) -> None:
+        always: list[int] = []
+        by_kind: dict[str, defaultdict[str, list[int]]] = {k: defaultdict(list)
+                                                          for k in _PREFERENCE}
+        for pos, (_, route, _) in enumerate(entries):
+            cond = _best_condition(route.filters)
+            if cond is None:
+                always.append(pos)
+            else:
+                for value in cond[1]:
+                    by_kind[cond[0]][value].append(pos)
+        self.always = tuple(always)
+        self.dest = {k: tuple(v) for k, v in by_kind[DEST].items()}
+        self.dest_lengths = tuple(sorted({len(k) for k in self.dest}))
+        self.user = {k: tuple(v) for k, v in by_kind[USER].items()}
+        self.connector = {k: tuple(v) for k, v in by_kind[CONNECTOR].items()}
+        self.group = {k: tuple(v) for k, v in by_kind[GROUP].items()}
+        self.tag = {k: tuple(v) for k, v in by_kind[TAG].items()}
+
+    def candidates(self, r: Routable) -> list[int]:
+        found = list(self.always)
+        dest = r.destination_addr
+        if self.dest:
+            n = len(dest)
+            for length in self.dest_lengths:
+                if length > n:
+                    break
+                hit = self.dest.get(dest[:length])
+                if hit:
+                    found += hit
+        if self.user and r.user in self.user:
+            found += self.user[r.user]
+        if self.connector and r.connector in self.connector:
+            found += self.connector[r.connector]
+        if self.group and r.group in self.group:
+            found += self.group[r.group]
+        if self.tag:
+            for t in r.tags:
+                hit = self.tag.get(t)
+                if hit:
+                    found += hit
+        if len(found) > len(self.always):
+            found.sort()
+        return found
+
+
+class RouteTable:
+    """An immutable MT or MO route table; see the module docstring."""
+
+    __slots__ = ("direction", "_entries", "_by_order", "_index", "needs_content")
+
+    def __init__(self, direction: str, routes: Mapping[int, Route]) -> None:
+        problems = _problems(direction, routes)
+        if problems:
+            raise RuleError(problems)
+        self.direction = direction
+        ordered = sorted(routes.items(), key=lambda item: -item[0])
+        self._entries: tuple[Entry, ...] = tuple(
+            (order, route, tuple(f.matches for f in route.filters)) for order, route in ordered)
+        self._by_order: dict[int, Route] = dict(ordered)
+        self._index = _Index(self._entries)
+        self.needs_content = any(f.needs_content for _, r in ordered for f in r.filters)
+
+    @property
+    def routes(self) -> tuple[tuple[int, Route], ...]:
+        """(order, route) in evaluation order: highest order first."""
+        return tuple((order, route) for order, route, _ in self._entries)
+
+    def get(self, order: int) -> Route | None:
+        return self._by_order.get(order)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[tuple[int, Route]]:
+        return iter(self.routes)
+
+    def with_route(self, order: int, route: Route) -> RouteTable:
+        """A new table with `route` at `order` (replacing any route there, as Jasmin)."""
+        return RouteTable(self.direction, {**self._by_order, order: route})
+
+    def without_route(self, order: int) -> RouteTable:
+        return RouteTable(self.direction,
+                          {o: r for o, r in self._by_order.items() if o != order})
+
+    def listing(self) -> list[str]:
+        """`mtrouter -l` / `morouter -l` without the total line: header, then one per route."""
+        header = MT_HEADER if self.direction == MT else MO_HEADER
+        return [header] + [route.listing(order) for order, route, _ in self._entries]
+
+
+def _problems(direction: str, routes: Mapping[int, Route]) -> list[str]:
+    if direction not in (MT, MO):
+        return [f"direction: expected {MT!r} or {MO!r}, got {direction!r}"]
+    p: list[str] = []
+    for order, route in routes.items():
+        if not isinstance(order, int) or isinstance(order, bool) or order < 0:
+            p.append(f"order {order!r}: route order must be an integer >= 0")
+            continue
+        if getattr(route, "direction", None) != direction:
+            p.append(f"order {order}: {type(route).__name__} is not an {direction.upper()} route")
+            continue
+        if order == 0 and not route.is_default:
+            p.append("order 0: reserved for the DefaultRoute")
+        elif order != 0 and route.is_default:
+            p.append(f"order {order}: a DefaultRoute may only be at order 0")
+    return p
+
+
+def pick_route(table: RouteTable, r: Routable) -> tuple[int, Route] | None:
+    """The first route (highest order first) whose filters all match `r`, or None."""
+    entries = table._entries
+    for pos in table._index.candidates(r):
+        order, route, checks = entries[pos]
+        for check in checks:
+            if not check(r):
+                break
+        else:
+            return order, route
+    return None
+
+
+def pick_route_linear(table: RouteTable, r: Routable) -> tuple[int, Route] | None:
+    """The same answer by scanning every route: the reference for pick_route."""
+    for order, route in table.routes:
+        if all(f.matches(r) for f in route.filters):
+            return order, route
+    return None
+
