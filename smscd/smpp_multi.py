@@ -5,7 +5,8 @@ Rules:
 - The whole PDU is validated first (source, number_of_dests, esm_class, payload, times);
   a failure there answers the whole submit_multi with that status.
 - Then each destination on its own: a distribution list is ESME_RINVDLNAME (we keep no
-  lists), a reserved TON/NPI or an empty address its own status, no route
+  lists), a reserved TON/NPI or an empty address its own status, a refusal of the user's
+  MT credential its status (credentials.check_smpp_submit), no route
   ESME_RINVDSTADR, no token left in the user's bucket ESME_RTHROTTLED, a store failure
   ESME_RSYSERR. The others are accepted, all in one group commit, and answered together.
 - The resp carries one message_id (the spec has one). The first routed destination gets
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.logger import Logger
 
+from smscd.credentials import CredentialRefusal, check_smpp_submit
 from smscd.deliveries import mt_queue
 from smscd.ids import new_message_id
 from smscd.message import Address, Message
@@ -79,7 +81,7 @@ def submit_multi(handler: SmppServerHandler, proto: SmppProtocol, pdu: P.SubmitM
         message_id = base_id if not accepted else f"{base_id}-{index}"
         try:
             message = build_message(
-                pdu, message_id=message_id, user=user.username,
+                pdu, message_id=message_id, user=user.uid,
                 destination=Address(dest.destination_addr, dest.dest_addr_ton,
                                     dest.dest_addr_npi),
                 times=times, now=now, max_parts=ctx.settings.max_parts,
@@ -87,6 +89,11 @@ def submit_multi(handler: SmppServerHandler, proto: SmppProtocol, pdu: P.SubmitM
         except SmppError as e:                     # too long: the same for every one
             proto.respond(pdu, P.SubmitMultiResp(command_status=e.status))
             return
+        checked = check_smpp_submit(user.mt_credential, message)
+        if isinstance(checked, CredentialRefusal):
+            failed.append(_unsuccess(dest, checked.smpp_status))
+            continue
+        message = checked
         connector = ctx.route(message)
         if connector is None:
             failed.append(_unsuccess(dest, S.ESME_RINVDSTADR))

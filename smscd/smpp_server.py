@@ -5,8 +5,10 @@ Rules:
 - The adapter and the session do the SMPP rules (states, enquire_link, unbind, generic_nack,
   malformed PDUs, the customer's window: beyond `max_inbound_pending` unanswered requests
   the session answers ESME_RTHROTTLED itself). This module decides answers only.
-- submit_sm / data_sm: validate (its status per wrong field), route (no route:
-  ESME_RINVDSTADR, as Jasmin), per-user throughput (one token bucket shared by all the
+- submit_sm / data_sm: validate (its status per wrong field), the user's MT credential
+  (`credentials.check_smpp_submit`: authorizations, value filters, default source; its
+  status), route (no route: ESME_RINVDSTADR, as Jasmin), per-user throughput (the
+  credential's smpps_throughput: one token bucket with a small burst shared by all the
   user's binds; empty: ESME_RTHROTTLED), then `log.accept` and ONLY when that fires the
   resp with our message id. A store failure is logged and answered ESME_RSYSERR. Answers
   go out in completion order; many submits may be outstanding on one bind.
@@ -16,8 +18,9 @@ Rules:
   cancel_sm and replace_sm act on a message still waiting in its connector's queue (log
   and queue in one durable change); cancel_sm by addresses (empty message_id) is not
   supported, and replace_sm's schedule_delivery_time / validity_period are ignored.
-- Binds are checked by `smpp_auth.Authenticator`; accepted ones join the BindRegistry, and
-  leave it at unbind or disconnect.
+- Binds are checked by `smpp_auth.Authenticator`; accepted ones join the BindRegistry under
+  the user's uid (messages carry the uid too), and leave it at unbind or disconnect.
+  A bind keeps the user (and credentials) it was accepted with until it unbinds.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from smscd.bind_registry import BindRegistry
+from smscd.credentials import CredentialRefusal, check_smpp_submit
 from smscd.deliveries import mt_queue
 from smscd.ids import new_message_id
 from smscd.lockout import BindLockout
@@ -80,16 +84,17 @@ class ServerContext:
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
     def bucket_for(self, user: UserRecord) -> TokenBucket | None:
-        """The user's bucket, shared by all its binds (re-made if its rate changed)."""
-        if not user.throughput:
-            self.buckets.pop(user.username, None)
+        """The user's bucket for its smpps_throughput, shared by all its binds (re-made if
+        its rate changed); None when unlimited."""
+        rate = user.mt_credential.quota.smpps_throughput
+        if not rate:
+            self.buckets.pop(user.uid, None)
             return None
-        bucket = self.buckets.get(user.username)
-        if bucket is None or bucket.rate != user.throughput:
-            bucket = TokenBucket(user.throughput,
-                                 max(1.0, user.throughput * self.settings.burst_seconds),
+        bucket = self.buckets.get(user.uid)
+        if bucket is None or bucket.rate != rate:
+            bucket = TokenBucket(rate, max(1.0, rate * self.settings.burst_seconds),
                                  self.clock.seconds())
-            self.buckets[user.username] = bucket
+            self.buckets[user.uid] = bucket
         return bucket
 
     def now_utc(self) -> tuple[float, datetime]:
@@ -151,7 +156,7 @@ class SmppServerHandler(HandlerBase):
 
     def _leave(self, proto: SmppProtocol) -> None:
         if self.user is not None:
-            self.ctx.registry.remove(self.user.username, proto)
+            self.ctx.registry.remove(self.user.uid, proto)
 
     # -- bind -----------------------------------------------------------------------------
     def _on_bind(self, proto: SmppProtocol,
@@ -166,7 +171,7 @@ class SmppServerHandler(HandlerBase):
         proto.accept_bind(pdu, self.ctx.settings.system_id)
         self.user = user
         self.bucket = self.ctx.bucket_for(user)
-        self.ctx.registry.add(user.username, proto)
+        self.ctx.registry.add(user.uid, proto)
         log.info("{user} bound {state} from {peer}", user=user.username,
                  state=proto.session.state.name, peer=proto.connected_peer)
 
@@ -191,12 +196,17 @@ class SmppServerHandler(HandlerBase):
         now, now_dt = ctx.now_utc()
         try:
             times = validate_submission(pdu, now_dt)
-            message = build_message(pdu, message_id=new_message_id(now), user=user.username,
+            message = build_message(pdu, message_id=new_message_id(now), user=user.uid,
                                     destination=destination_of(pdu), times=times, now=now,
                                     max_parts=ctx.settings.max_parts)
         except SmppError as e:
             proto.respond(pdu, resp_class(command_status=e.status))
             return
+        checked = check_smpp_submit(user.mt_credential, message)
+        if isinstance(checked, CredentialRefusal):
+            proto.respond(pdu, resp_class(command_status=checked.smpp_status))
+            return
+        message = checked
         connector = ctx.route(message)
         if connector is None:
             proto.respond(pdu, resp_class(command_status=S.ESME_RINVDSTADR))
@@ -241,7 +251,7 @@ class SmppServerHandler(HandlerBase):
         def answer(resp: P.Pdu) -> None:
             proto.respond(pdu, resp)
 
-        d: Deferred[Any] = self.ctx.log.get(message_id, self.user.username)
+        d: Deferred[Any] = self.ctx.log.get(message_id, self.user.uid)
         d.addCallback(found)
         d.addErrback(failed)
         d.addCallback(answer)

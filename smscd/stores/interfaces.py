@@ -17,8 +17,12 @@ from typing import Callable, Protocol, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
+from smscd.credentials import MtCredential, SmppsCredential
 from smscd.message import Message
 from smscd.smpp.message_state import MessageState
+
+
+DEFAULT_GROUP = "default"      # made by schema migration 2; users of older stores are in it
 
 
 class StoreError(Exception):
@@ -26,7 +30,19 @@ class StoreError(Exception):
 
 
 class UserExists(StoreError):
-    """`Users.create` for a username that is already taken."""
+    """`Users.add` / `create` for a uid or username that is already taken."""
+
+
+class GroupExists(StoreError):
+    """`Users.add_group` for a gid that is already taken."""
+
+
+class UnknownGroup(StoreError):
+    """A user added to, or moved to, a group that does not exist."""
+
+
+class UnknownUser(StoreError):
+    """`Users.update` of a uid that does not exist."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,19 +221,73 @@ class Correlations(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class GroupRecord:
+    gid: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class UserRecord:
+    """A customer: `username` is its SMPP system_id and HTTP login, `uid` its identity
+    everywhere else (messages, binds, billing). Jasmin's credentials come with it."""
+    uid: str
     username: str
     password_hash: str = field(repr=False)    # smscd.passwords format; never logged
-    max_bindings: int
-    throughput: float | None                  # submits/s; None = no limit
-    created_at: float
+    gid: str = DEFAULT_GROUP
+    enabled: bool = True
+    mt_credential: MtCredential = MtCredential()
+    smpps_credential: SmppsCredential = SmppsCredential()
+    created_at: float = 0.0
 
 
 class Users(Protocol):
-    """Minimal provisioning: the routing/credentials work extends it."""
+    """Groups and users (Jasmin's §6.1). Every change is durable before its Deferred fires.
+    Bad names or passwords fail with ValueError; enable/disable/remove of an unknown id
+    fire False."""
+
+    # groups
+    def list_groups(self) -> Deferred[list[GroupRecord]]: ...
+
+    def get_group(self, gid: str) -> Deferred[GroupRecord | None]: ...
+
+    def add_group(self, gid: str, enabled: bool = True) -> Deferred[GroupRecord]:
+        """GroupExists if `gid` is taken."""
+
+    def enable_group(self, gid: str) -> Deferred[bool]: ...
+
+    def disable_group(self, gid: str) -> Deferred[bool]:
+        """Its users are refused at bind and at HTTP while it is disabled."""
+
+    def remove_group(self, gid: str) -> Deferred[bool]:
+        """Removes its users too, in the same change."""
+
+    # users
+    def list_users(self, gid: str | None = None) -> Deferred[list[UserRecord]]: ...
 
     def get(self, username: str) -> Deferred[UserRecord | None]: ...
 
-    def create(self, username: str, password: str, max_bindings: int = 10,
+    def get_by_uid(self, uid: str) -> Deferred[UserRecord | None]: ...
+
+    def add(self, uid: str, username: str, password: str, gid: str = DEFAULT_GROUP, *,
+            mt_credential: MtCredential = MtCredential(),
+            smpps_credential: SmppsCredential = SmppsCredential(),
+            enabled: bool = True) -> Deferred[UserRecord]:
+        """Store a new user with its password scrypt-hashed. UserExists if the uid or the
+        username is taken, UnknownGroup if `gid` does not exist."""
+
+    def update(self, uid: str, *, password: str | None = None, gid: str | None = None,
+               mt_credential: MtCredential | None = None,
+               smpps_credential: SmppsCredential | None = None,
+               enabled: bool | None = None) -> Deferred[UserRecord]:
+        """Change what is given; UnknownUser / UnknownGroup."""
+
+    def enable(self, uid: str) -> Deferred[bool]: ...
+
+    def disable(self, uid: str) -> Deferred[bool]: ...
+
+    def remove(self, uid: str) -> Deferred[bool]: ...
+
+    def create(self, username: str, password: str, max_bindings: int | None = None,
                throughput: float | None = None) -> Deferred[UserRecord]:
-        """Store a new user with its password scrypt-hashed; UserExists if taken."""
+        """`add` with uid = username in the default group (made if missing), default
+        credentials but smpps max_bindings and smpps_throughput; for demo and profiles."""

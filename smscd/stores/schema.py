@@ -66,11 +66,36 @@ MIGRATIONS: list[tuple[str, ...]] = [
             throughput REAL,
             created_at REAL NOT NULL) WITHOUT ROWID""",
     ),
-    (   # 2: groups and the users' Jasmin-style credentials (users/credentials work)
+    (   # 2: groups and the users' Jasmin-style credentials (users/credentials work).
+        # Users of version 1 keep their name as uid, join group "default", and keep their
+        # max_bindings and throughput as smpps max_bindings and smpps_throughput.
         """CREATE TABLE groups (
             gid TEXT PRIMARY KEY,
             enabled INTEGER NOT NULL DEFAULT 1,
             created_at REAL NOT NULL) WITHOUT ROWID""",
+        """INSERT INTO groups (gid, enabled, created_at)
+            VALUES ('default', 1, (julianday('now') - 2440587.5) * 86400.0)""",
+        """CREATE TABLE users_v2 (
+            uid TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            gid TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            mt_credential TEXT NOT NULL,
+            smpps_credential TEXT NOT NULL,
+            created_at REAL NOT NULL) WITHOUT ROWID""",
+        """INSERT INTO users_v2 (uid, username, password_hash, gid, enabled, mt_credential,
+                                 smpps_credential, created_at)
+            SELECT username, username, password_hash, 'default', 1,
+                   CASE WHEN throughput IS NULL OR throughput <= 0 THEN '{"v":1}'
+                        ELSE json_object('v', 1, 'quota',
+                                         json_object('smpps_throughput', throughput)) END,
+                   json_object('v', 1, 'quota', json_object('max_bindings', max_bindings)),
+                   created_at
+            FROM users""",
+        "DROP TABLE users",
+        "ALTER TABLE users_v2 RENAME TO users",
+        "CREATE INDEX users_by_gid ON users (gid)",
     ),
     (   # 3: provisioning documents: filters, routes, interceptors, connectors (service work)
         """CREATE TABLE provisioning (

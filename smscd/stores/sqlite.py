@@ -25,10 +25,10 @@ from twisted.python.threadpool import ThreadPool
 from smscd.stores.group_commit import CommitStats, GroupCommitWriter
 from smscd.stores.interfaces import QueueEntry, StoreError
 from smscd.stores.schema import migrate
-from smscd.stores.sqlite_log import (DEFAULT_RECENT, SqliteCorrelations, SqliteMessageLog,
-                                     SqliteUsers)
+from smscd.stores.sqlite_log import DEFAULT_RECENT, SqliteCorrelations, SqliteMessageLog
 from smscd.stores.sqlite_provisioning import SqliteProvisioning
 from smscd.stores.sqlite_queues import DelayedCall, SqliteQueues
+from smscd.stores.sqlite_users import SqliteUsers
 
 log = Logger()
 

@@ -107,16 +107,16 @@ async def test_lockout_after_repeated_failures_then_lifted(tmp_path: Path) -> No
 
 
 @pytest_twisted.ensureDeferred
-async def test_too_many_binds_is_ralybnd(tmp_path: Path) -> None:
+async def test_too_many_binds_is_rbindfail(tmp_path: Path) -> None:
     """Breaks if a user can hold more simultaneous binds (of any type) than max_bindings,
-    or if a freed slot cannot be bound again."""
+    if the refusal is not Jasmin's ESME_RBINDFAIL, or if a freed slot cannot be bound again."""
     gateway = await start_gateway(tmp_path, users={"alice": {"max_bindings": 2}})
     try:
         first = await gateway.bind(kind=P.BindTransmitter)
         await gateway.bind(kind=P.BindReceiver)
         with pytest.raises(BindFailed) as refused:
             await gateway.bind(kind=P.BindTransceiver)
-        assert refused.value.status == S.ESME_RALYBND
+        assert refused.value.status == S.ESME_RBINDFAIL
         first.unbind()
         await first.when_closed()
         await gateway.bind(kind=P.BindTransceiver)

@@ -466,7 +466,8 @@ async def test_users_are_stored_with_hashed_passwords(stores: Stores,
         await store.users.create("alice", "other")
     store = await stores.reopen(store)
     user = await store.users.get("alice")
-    assert user is not None and (user.max_bindings, user.throughput) == (3, 50.0)
+    assert user is not None and (user.smpps_credential.quota.max_bindings,
+                                 user.mt_credential.quota.smpps_throughput) == (3, 50.0)
     assert verify_password("pa55word", user.password_hash)
     assert not verify_password("other", user.password_hash)
     assert await store.users.get("bob") is None
