@@ -22,8 +22,8 @@ from typing import Any, Mapping
 
 import yaml
 
-__all__ = ["Config", "ConfigError", "DemoConfig", "LogConfig", "ProvisioningConfig",
-           "ShellConfig", "SmppServerConfig",
+__all__ = ["Config", "ConfigError", "DemoConfig", "HttpApiConfig", "HttpCallbacksConfig",
+           "LogConfig", "ProvisioningConfig", "ShellConfig", "SmppServerConfig",
            "StoreConfig", "TextConfig", "default_config", "load_config",
            "load_config_file", "schema_keys"]
 
@@ -89,6 +89,25 @@ class ShellConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpApiConfig:
+    host: str
+    port: int
+    max_body_size: int
+    long_content_split: str
+    auth_cache_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCallbacksConfig:
+    timeout: float
+    connect_timeout: float
+    concurrency: int
+    max_attempts: int
+    retry_delay: float
+    retry_max_delay: float
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
     smpp_server: SmppServerConfig
@@ -98,6 +117,8 @@ class Config:
     demo: DemoConfig
     provisioning: ProvisioningConfig
     shell: ShellConfig
+    http_api: HttpApiConfig
+    http_callbacks: HttpCallbacksConfig
 
     @property
     def store_path(self) -> Path:
@@ -213,6 +234,28 @@ SECTIONS = (
         Key("port", int, 8990, "TCP port to listen on (0: any free port)", lo=0, hi=65535),
         Key("authentication", bool, True, "ask for an operator login (smscd shell on the "
             "same machine logs in with the daemon's local token)"),
+    )),
+    Section("http_api", HttpApiConfig, "the Jasmin-compatible HTTP API (/send, /rate, ...)", (
+        Key("host", str, "127.0.0.1", "address to listen on (loopback only by default)"),
+        Key("port", int, 1401, "TCP port to listen on (0: any free port)", lo=0, hi=65535),
+        Key("max_body_size", int, 65536, "largest request body accepted, in octets (413 "
+            "above)", lo=1),
+        Key("long_content_split", str, "udh", "how long content is split: a concatenation "
+            "UDH or SAR TLVs", choices=("udh", "sar")),
+        Key("auth_cache_size", int, 10000, "users whose last good password is remembered "
+            "(in memory, as a keyed hash) to spare scrypt on each request", lo=1),
+    )),
+    Section("http_callbacks", HttpCallbacksConfig,
+            "outbound HTTP: receipt callbacks to dlr-url and MO to HTTP connectors", (
+        Key("timeout", float, 30.0, "seconds to wait for a receiver's whole answer",
+            above=0),
+        Key("connect_timeout", float, 10.0, "seconds to wait for a connection", above=0),
+        Key("concurrency", int, 50, "receipt callbacks in flight at once", lo=1),
+        Key("max_attempts", int, 15, "tries of one receipt callback before it becomes a "
+            "dead letter (smscd queue dead http:dlr)", lo=1),
+        Key("retry_delay", float, 5.0, "seconds before the second try; doubled each time",
+            above=0),
+        Key("retry_max_delay", float, 600.0, "longest wait between two tries", above=0),
     )),
 )
 
