@@ -13,13 +13,14 @@ after the restart, so a message in flight at a crash may reach the vendor twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
 from smscd.credentials import MtCredential, SmppsCredential
 from smscd.message import Message
 from smscd.smpp.message_state import MessageState
+from smscd.stores.ops import Statement
 
 
 DEFAULT_GROUP = "default"      # made by schema migration 2; users of older stores are in it
@@ -137,6 +138,8 @@ class Publication:
 
 
 PublishFor = Callable[[Message | None], Publication | None]
+# Rows another part writes in the same durable change (new keys only, see stores/ops.py).
+AlsoRows = tuple[tuple[Statement, tuple[Any, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +166,11 @@ class MessageRecord:
 class MessageLog(Protocol):
     """Every accepted message, what became of each part, answerable per customer."""
 
-    def accept(self, message: Message, queue: str) -> Deferred[None]:
+    def accept(self, message: Message, queue: str, also: AlsoRows = ()) -> Deferred[None]:
         """Log `message` and publish it (key = message.id, obj = message, delayed until
-        schedule_at, expiring at expires_at) to `queue` as one durable change; the
-        customer's submit_sm_resp waits on this."""
+        schedule_at, expiring at expires_at) to `queue` as one durable change, with the
+        rows `also` (a billing hold: Billing.reserve) in it; the customer's submit_sm_resp
+        waits on this."""
 
     def record_sent(self, message_id: str, part_index: int, connector: str,
                     vendor_id: str) -> Deferred[None]:

@@ -105,11 +105,41 @@ MIGRATIONS: list[tuple[str, ...]] = [
             updated_at REAL NOT NULL,
             PRIMARY KEY (kind, id)) WITHOUT ROWID""",
     ),
-    (   # 4: billing: accounts, holds and per-message billing records (billing work)
+    (   # 4: billing: accounts, their journal of deltas, per-message billing records
+        # Amounts are decimal strings (str(Decimal)), never REAL.
         """CREATE TABLE billing_accounts (
             uid TEXT PRIMARY KEY,
             balance TEXT,
-            sms_count INTEGER) WITHOUT ROWID""",
+            sms_count INTEGER,
+            currency TEXT,
+            updated_at REAL) WITHOUT ROWID""",
+        """CREATE TABLE billing_journal (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL,
+            balance_delta TEXT,
+            sms_delta INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE TABLE billing_records (
+            message_id TEXT NOT NULL UNIQUE,
+            uid TEXT NOT NULL,
+            route TEXT NOT NULL,
+            connector TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            parts INTEGER NOT NULL,
+            rate TEXT NOT NULL,
+            early_percent INTEGER,
+            currency TEXT NOT NULL,
+            prepaid INTEGER NOT NULL,
+            counts_sms INTEGER NOT NULL,
+            part_states TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            held TEXT NOT NULL,
+            captured TEXT NOT NULL,
+            released TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL)""",
+        "CREATE INDEX billing_records_by_time ON billing_records (created_at)",
+        "CREATE INDEX billing_records_held ON billing_records (state) WHERE state = 'held'",
     ),
     (   # 5: parts of multipart MO waiting for the rest of their message (core-path work)
         """CREATE TABLE mo_parts (

@@ -25,6 +25,7 @@ from twisted.python.threadpool import ThreadPool
 from smscd.stores.group_commit import CommitStats, GroupCommitWriter
 from smscd.stores.interfaces import QueueEntry, StoreError
 from smscd.stores.schema import migrate
+from smscd.stores.sqlite_billing import SqliteBilling, load_billing
 from smscd.stores.sqlite_log import DEFAULT_RECENT, SqliteCorrelations, SqliteMessageLog
 from smscd.stores.sqlite_provisioning import SqliteProvisioning
 from smscd.stores.sqlite_queues import DelayedCall, SqliteQueues
@@ -48,6 +49,7 @@ class SqliteStore:
     correlations: SqliteCorrelations
     users: SqliteUsers
     provisioning: SqliteProvisioning
+    billing: SqliteBilling
 
     def __init__(self, writer: GroupCommitWriter, reactor: StoreReactor, lock: IO[bytes],
                  first_id: int, sweep_interval: float, purge_interval: float,
@@ -84,6 +86,7 @@ class SqliteStore:
                 migrate(conn)
                 rows = conn.execute("SELECT id, queue, key, payload, attempts, available_at, "
                                     "expires_at FROM queue_entries ORDER BY id").fetchall()
+                billing = load_billing(conn, reactor.seconds())
             except BaseException:
                 conn.close()
                 raise
@@ -95,6 +98,7 @@ class SqliteStore:
                                    interval_ms=group_commit_interval_ms,
                                    checkpoint_interval=checkpoint_interval)
         store = cls(writer, reactor, lock, first_id, sweep_interval, purge_interval, recent)
+        store.billing = SqliteBilling(writer, reactor, billing)
         for entry_id, queue, key, payload, attempts, available_at, expires_at in rows:
             store.queues.restore(QueueEntry(entry_id, queue, key, payload, None, attempts,
                                             expires_at), available_at)

@@ -28,8 +28,8 @@ from smscd.message import Message, dump_message, load_message
 from smscd.passwords import hash_password
 from smscd.smpp.message_state import MessageState, is_final, state_from_int
 from smscd.stores.group_commit import GroupCommitWriter
-from smscd.stores.interfaces import (MessageRecord, PartRecord, Publication, PublishFor,
-                                     QueueEntry, UserExists, UserRecord)
+from smscd.stores.interfaces import (AlsoRows, MessageRecord, PartRecord, Publication,
+                                     PublishFor, QueueEntry, UserExists, UserRecord)
 from smscd.stores.ops import Read, Rows, Statement
 from smscd.stores.sqlite_queues import ReactorTime, SqliteQueues
 from smscd.stores.states import overall_state
@@ -50,12 +50,12 @@ class SqliteMessageLog:
         self._recent: OrderedDict[str, Message] = OrderedDict()
         self._recent_max = recent
 
-    def accept(self, message: Message, queue: str) -> Deferred[None]:
+    def accept(self, message: Message, queue: str, also: AlsoRows = ()) -> Deferred[None]:
         now = self._clock.seconds()
         body = dump_message(message)
         delay = 0.0 if message.schedule_at is None else message.schedule_at - now
         return self._queues.publish_with(
-            ((INSERT_MESSAGE, (message.id, message.user, now, body)),),
+            ((INSERT_MESSAGE, (message.id, message.user, now, body)),) + also,
             queue, message.id, body, message, delay, message.expires_at, None,
             partial(self._remember, message))
 
