@@ -1,0 +1,36 @@
+# tests: tests/integration/test_http_send.py, tests/integration/test_http_rate_balance.py
+"""The Jasmin-compatible HTTP API (/send, /rate, /balance, /ping), served by twisted.web.
+
+Modules: params.py (arguments, Jasmin's validation order and words), build.py (the
+Message: encoding, splitting, dlr settings), authorize.py (authorizations and value
+filters), auth.py (login with a verification cache), resources.py (the pages).
+The daemon listens with `http_api_site(...)`; every submission goes through the one MT
+pipeline the SMPP server uses.
+"""
+from __future__ import annotations
+
+from twisted.web.server import Site
+
+from smscd.config import HttpApiConfig
+from smscd.mt_pipeline import MtPipeline
+from smscd.smpp.split import SplitMethod
+from smscd.smpp_auth import Verifier, verify_in_thread
+from smscd.stores.interfaces import Users
+
+from .auth import HttpAuthenticator, PasswordCache
+from .build import BuildSettings, Builder
+from .resources import BalanceReader, Clock, HttpApi, site_for
+
+__all__ = ["http_api_site"]
+
+
+def http_api_site(pipeline: MtPipeline, users: Users, billing: BalanceReader, clock: Clock,
+                  config: HttpApiConfig, *, max_parts: int = 255,
+                  verify: Verifier = verify_in_thread) -> Site:
+    """The site to listen with (TCP4ServerEndpoint(reactor, config.port, interface=...))."""
+    split = SplitMethod.SAR if config.long_content_split == "sar" else SplitMethod.UDH8
+    api = HttpApi(pipeline=pipeline,
+                  auth=HttpAuthenticator(users, verify, PasswordCache(config.auth_cache_size)),
+                  balances=billing, builder=Builder(BuildSettings(split, max_parts)),
+                  clock=clock)
+    return site_for(api, config.max_body_size)

@@ -1,0 +1,85 @@
+# tests: tests/unit/test_http_auth.py, tests/integration/test_http_send.py
+"""Who is calling: username and password on every request, as Jasmin's HTTP API wants.
+
+Rules:
+- scrypt costs tens of ms: a successful verification is remembered in memory, keyed by
+  username, as an HMAC-SHA-256 of the password under a key made at start (never the
+  password, and useless outside this process), together with the stored password hash it
+  was checked against. A remembered entry counts only while the user's stored hash is the
+  same, so a password change invalidates it at once. Failures are never remembered.
+- Unknown user, wrong password, disabled user and disabled group are all one answer
+  (None): HTTP 403 `Authentication failure for username:<u>` (Jasmin's words).
+- scrypt runs in the reactor's thread pool (`verify`), never on the reactor thread.
+- The password never reaches a log line.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections import OrderedDict
+
+from twisted.internet.defer import Deferred
+
+from smscd.smpp_auth import Verifier, verify_in_thread
+from smscd.stores.interfaces import UserRecord, Users
+
+
+class PasswordCache:
+    """Bounded memory of successful verifications (least recently used forgotten first)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._key = os.urandom(32)
+        self._capacity = capacity
+        self._seen: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+
+    def _digest(self, password: str) -> bytes:
+        return hmac.new(self._key, password.encode("utf-8", "surrogateescape"),
+                        hashlib.sha256).digest()
+
+    def known(self, username: str, password: str, password_hash: str) -> bool:
+        seen = self._seen.get(username)
+        if seen is None or seen[1] != password_hash:
+            return False
+        if not hmac.compare_digest(seen[0], self._digest(password)):
+            return False
+        self._seen.move_to_end(username)
+        return True
+
+    def remember(self, username: str, password: str, password_hash: str) -> None:
+        self._seen[username] = (self._digest(password), password_hash)
+        self._seen.move_to_end(username)
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+
+
+class HttpAuthenticator:
+    def __init__(self, users: Users, verify: Verifier = verify_in_thread,
+                 cache: PasswordCache | None = None) -> None:
+        self.users = users
+        self.verify = verify
+        self.cache = cache if cache is not None else PasswordCache()
+
+    def authenticate(self, username: str, password: str) -> Deferred[UserRecord | None]:
+        """The user, or None when it may not use the API (see the rules)."""
+        return self.users.get(username).addCallback(self._found, password)
+
+    def _found(self, user: UserRecord | None, password: str
+               ) -> Deferred[UserRecord | None] | UserRecord | None:
+        if user is None or not user.enabled:
+            return None
+        if self.cache.known(user.username, password, user.password_hash):
+            return self._group_enabled(user)
+        return self.verify(password, user.password_hash).addCallback(
+            self._verified, user, password)
+
+    def _verified(self, ok: bool, user: UserRecord, password: str
+                  ) -> Deferred[UserRecord | None] | None:
+        if not ok:
+            return None
+        self.cache.remember(user.username, password, user.password_hash)
+        return self._group_enabled(user)
+
+    def _group_enabled(self, user: UserRecord) -> Deferred[UserRecord | None]:
+        return self.users.get_group(user.gid).addCallback(
+            lambda group: user if group is not None and group.enabled else None)

@@ -1,0 +1,264 @@
+# tests: tests/integration/test_http_send.py, tests/integration/test_http_rate_balance.py
+"""Jasmin's HTTP API on twisted.web: /send, /rate, /balance, /ping and / .
+
+Rules (../shared/reference/jasmin.md §4.1-§4.4):
+- /send takes GET or POST, form-encoded or (Content-Type exactly `application/json`) a
+  JSON object; it answers text/plain `Success "<id>"` or `Error "<text>"`. /rate and
+  /balance take GET only and answer JSON (an error is a JSON string). /ping answers
+  `Jasmin/PONG`, / the release.
+- /send order: arguments (params.py), hex-content, login (auth.py), the message
+  (build.py), authorizations and value filters (authorize.py), the user's default source
+  address, then the MT pipeline (interceptors, route, throughput, billing, durable
+  queueing). The answer is written only when the pipeline fired, i.e. once the message
+  is durably queued (fix: Jasmin answers before its queue is durable).
+- A pipeline refusal (`Refused`) is answered with its HTTP status and text. Anything
+  unexpected is logged and answered 500 `Unknown error: internal error`, never with the
+  exception text.
+- Request bodies above `max_body` octets are answered 413 without being kept.
+- A client that went away before its answer is not written to.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from io import BytesIO
+from typing import Any, Callable, Coroutine, Protocol
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import server
+from twisted.web.resource import Resource
+
+from smscd import __version__
+from smscd.ids import new_message_id
+from smscd.mt_pipeline import MtPipeline, Refused
+from smscd.stores.interfaces import UserRecord
+
+from . import authorize
+from .auth import HttpAuthenticator
+from .build import Builder
+from .params import Args, HttpError, balance_args, hex_octets, rate_args, send_args
+
+log = Logger(namespace="smscd.http_api")
+
+INTERNAL_ERROR = "Unknown error: internal error"
+
+
+class Clock(Protocol):
+    def seconds(self) -> float: ...
+
+
+class BalanceReader(Protocol):
+    def balance_of(self, uid: str) -> Any:
+        """(balance or None, sms_count or None) for the user, or a Deferred of it; None
+        means unlimited (shown "ND")."""
+
+
+@dataclass
+class HttpApi:
+    """What the pages share."""
+    pipeline: MtPipeline
+    auth: HttpAuthenticator
+    balances: BalanceReader
+    builder: Builder
+    clock: Clock
+
+    async def login(self, args: Args) -> UserRecord:
+        username = args["username"]
+        user = await self.auth.authenticate(username, args["password"])
+        if user is None:
+            raise HttpError(403, f"Authentication failure for username:{username}")
+        return user
+
+    async def send(self, args: Args) -> str:
+        hex_octets(args)                   # Jasmin reads the content before the login
+        user = await self.login(args)
+        now = self.clock.seconds()
+        cred = user.mt_credential
+        message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
+                                       now=now, default_source=cred.defaultvalue.src_addr)
+        authorize.check_send(cred, user.username, args, len(message.parts))
+        return await _pipeline(self.pipeline.submit(user, message, "http"))
+
+    async def rate(self, args: Args) -> dict[str, Any]:
+        hex_octets(args)
+        user = await self.login(args)
+        now = self.clock.seconds()
+        message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
+                                       now=now)
+        authorize.check_rate(user.mt_credential, user.username)
+        quote = await _pipeline(self.pipeline.quote(user, message))
+        return {"submit_sm_count": len(message.parts), "unit_rate": float(quote.rate)}
+
+    async def balance(self, args: Args) -> dict[str, Any]:
+        user = await self.login(args)
+        authorize.check_balance(user.mt_credential, user.username)
+        balance, sms_count = await maybeDeferred(self.balances.balance_of, user.uid)
+        return {"balance": "ND" if balance is None else _number(balance),
+                "sms_count": "ND" if sms_count is None else sms_count}
+
+
+async def _pipeline(d: Deferred[Any]) -> Any:
+    try:
+        return await d
+    except Refused as e:
+        raise HttpError(e.http_status, e.text) from None
+
+
+def _number(value: Decimal | float | int) -> float | int:
+    return value if isinstance(value, int) else float(value)
+
+
+# --- request and response plumbing -------------------------------------------------------
+
+def request_args(request: server.Request) -> Args:
+    """The request's arguments as text, first value of each; a JSON object body (with
+    Content-Type exactly application/json) adds to and overrides them."""
+    args = {_text(k): _text(v[0]) for k, v in (request.args or {}).items() if v}
+    if request.getHeader(b"content-type") == b"application/json":
+        request.content.seek(0)
+        try:
+            body = json.loads(request.content.read())
+        except ValueError as e:
+            raise HttpError(400, f"Invalid JSON body: {e}.") from None
+        if not isinstance(body, dict):
+            raise HttpError(400, "Invalid JSON body: expected an object.")
+        for name, value in body.items():
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise HttpError(400, f"Argument [{name}] has an invalid value: "
+                                     f"[{json.dumps(value)}].")
+            args[name] = value if isinstance(value, str) else str(value)
+    return args
+
+
+def _text(octets: bytes) -> str:
+    return octets.decode("utf-8", "surrogateescape")
+
+
+def _body(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+Handler = Callable[[Args], Coroutine[Any, Any, Any]]
+
+
+class _Page(Resource):
+    isLeaf = True
+    content_type = b"text/plain"
+
+    def __init__(self, prepare: Callable[[Args], Args], handle: Handler) -> None:
+        super().__init__()
+        self.prepare = prepare
+        self.handle = handle
+
+    def serve(self, request: server.Request) -> Any:
+        request.setHeader(b"content-type", self.content_type)
+        if getattr(request, "too_large", False):
+            request.setResponseCode(413)
+            return self.error_body(f"Request body too large: at most "
+                                   f"{request.max_body} octets.")     # type: ignore[attr-defined]
+        gone: list[bool] = []
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+        d = Deferred.fromCoroutine(self._run(request))
+        d.addCallbacks(self._write, self._failed, callbackArgs=(request, gone),
+                       errbackArgs=(request, gone))
+        return server.NOT_DONE_YET
+
+    async def _run(self, request: server.Request) -> Any:
+        return await self.handle(self.prepare(request_args(request)))
+
+    def _write(self, result: Any, request: server.Request, gone: list[bool]) -> None:
+        if not gone:
+            request.write(self.ok_body(result))
+            request.finish()
+
+    def _failed(self, failure: Failure, request: server.Request, gone: list[bool]) -> None:
+        if failure.check(HttpError):
+            status, text = failure.value.status, failure.value.text
+        else:
+            log.failure("{path} failed", failure, path=request.path)
+            status, text = 500, INTERNAL_ERROR
+        if not gone:
+            request.setResponseCode(status)
+            request.write(self.error_body(text))
+            request.finish()
+
+    def ok_body(self, result: Any) -> bytes:
+        return _body(f'Success "{result}"')
+
+    def error_body(self, text: str) -> bytes:
+        return _body(f'Error "{text}"')
+
+
+class SendPage(_Page):
+    def render_GET(self, request: server.Request) -> Any:
+        return self.serve(request)
+
+    render_POST = render_GET
+
+
+class JsonPage(_Page):
+    """GET only, as Jasmin's /rate and /balance (other methods: twisted's 405)."""
+    content_type = b"application/json"
+
+    def render_GET(self, request: server.Request) -> Any:
+        return self.serve(request)
+
+    def ok_body(self, result: Any) -> bytes:
+        return json.dumps(result).encode()
+
+    def error_body(self, text: str) -> bytes:
+        return _body(json.dumps(text, ensure_ascii=False))
+
+
+class TextPage(Resource):
+    isLeaf = True
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text.encode()
+
+    def render_GET(self, request: server.Request) -> bytes:
+        request.setHeader(b"content-type", b"text/plain")
+        return self.text
+
+
+class LimitedRequest(server.Request):
+    """A request whose body is dropped, not kept, beyond `max_body` octets."""
+    max_body = 65536
+    too_large = False
+
+    def gotLength(self, length: int | None) -> None:
+        if length is not None and length > self.max_body:
+            self.too_large = True
+            length = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self.too_large:
+            return
+        if self.content.tell() + len(data) > self.max_body:
+            self.too_large = True
+            self.content = BytesIO()
+            return
+        super().handleContentChunk(data)
+
+
+def root_resource(api: HttpApi) -> Resource:
+    root = Resource()
+    root.putChild(b"", TextPage(__version__))
+    root.putChild(b"send", SendPage(send_args, api.send))
+    root.putChild(b"rate", JsonPage(rate_args, api.rate))
+    root.putChild(b"balance", JsonPage(balance_args, api.balance))
+    root.putChild(b"ping", TextPage("Jasmin/PONG"))
+    return root
+
+
+def site_for(api: HttpApi, max_body: int) -> server.Site:
+    request_class = type("HttpApiRequest", (LimitedRequest,), {"max_body": max_body})
+    site = server.Site(root_resource(api), requestFactory=request_class)
+    site.displayTracebacks = False
+    site.noisy = False
+    return site
