@@ -14,15 +14,16 @@ Shape (one list per table, like the route tables):
           - {action: strip_registered_delivery}
           - {action: add_tags, tags: [vip]}
           - {action: remove_tags, tags: [bulk]}
-          - {action: set_tlv, tag: "0x1400", value: "0a0b"}        # tag int or hex text
+          - {action: set_tlv, tag: "0x1400", value: "0a0b"}   # tag: int, "0x.." or "5120"
           - {action: rewrite, side: source, pattern: "^00", replacement: "+"}
           - {action: reject, smpp_status: ESME_RINVDSTADR, http_status: 412,
-             message: blocked}                                   # status: name or number
+             message: blocked}              # status: name, int, or its text ("11", "0x0b")
         python: hlr_lookup                 # optional: an installed smscd.interceptors entry
 
-Rules: types are strict (no "1" for 1, no "yes" for true); an unknown key, a wrong type,
-a dangling filter id, a bad regex or hex value, an unknown action or type is reported with
-its path (`mt_interceptors[2].actions[0].pattern: ...`), every problem at once, as one
+Rules: types are strict (no "1" for 1, no "yes" for true), except that a TLV tag and an
+SMPP status may be given as text (decimal or 0x-hex), as the shell types them. An unknown
+key, a wrong type, a dangling filter id, a bad regex or hex value, an unknown action or
+type is reported with its path (`mt_interceptors[2].actions[0].pattern: ...`), every problem at once, as one
 RuleError. A DefaultInterceptor without `order` sits at 0. Encoding gives back a mapping
 that decodes to an equal interceptor.
 """
@@ -64,13 +65,18 @@ def _tags(v: object) -> frozenset[str]:
     return frozenset(v)
 
 
-def _tlv_tag(v: object) -> int:
+def _number_text(v: object, what: str) -> int:
+    """An integer, or its text in decimal or 0x-hex (what the shell and YAML give)."""
     if isinstance(v, str):
         try:
-            return int(v, 16)
+            return int(v, 0)
         except ValueError:
-            raise ValueError(f"expected a hex tag like 0x1400, got {v!r}") from None
+            raise ValueError(f"expected {what}, got {v!r}") from None
     return _int(v)
+
+
+def _tlv_tag(v: object) -> int:
+    return _number_text(v, "a tag like 0x1400 or 5120")
 
 
 def _hex(v: object) -> bytes:
@@ -81,12 +87,12 @@ def _hex(v: object) -> bytes:
 
 
 def _status(v: object) -> int:
-    if isinstance(v, str):
+    if isinstance(v, str) and v.startswith("ESME_"):
         try:
             return CommandStatus[v]
         except KeyError:
             raise ValueError(f"unknown SMPP status {v!r}") from None
-    return _int(v)
+    return _number_text(v, "an SMPP status name (ESME_...) or number")
 
 
 def _status_out(v: int) -> object:

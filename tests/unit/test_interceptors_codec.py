@@ -52,10 +52,15 @@ def test_action_mappings_are_short_and_readable() -> None:
 
 
 def test_numeric_forms_are_accepted() -> None:
-    """Breaks if a TLV tag given as an integer or a status given as a number is refused."""
+    """Breaks if a TLV tag or status given as a number, or as the text of one (the shell
+    types text), is refused or read in the wrong base."""
     assert action_from_mapping({"action": "set_tlv", "tag": 5120, "value": ""}, "a") == (
         SetTlv(0x1400, b""))
-    assert action_from_mapping({"action": "reject", "smpp_status": 11}, "a") == Reject(0x0B)
+    assert action_from_mapping({"action": "set_tlv", "tag": "5120", "value": ""}, "a") == (
+        SetTlv(0x1400, b""))
+    for status in (11, "11", "0x0b", "ESME_RINVDSTADR"):
+        assert action_from_mapping({"action": "reject", "smpp_status": status}, "a") == (
+            Reject(0x0B))
 
 
 @pytest.mark.parametrize("raw, problems", [
@@ -74,13 +79,15 @@ def test_numeric_forms_are_accepted() -> None:
      ["a.ton: expected 0..255, got 300"]),
     ({"action": "add_tags", "tags": "vip"}, ["a.tags: expected a list of tags (text)"]),
     ({"action": "set_tlv", "tag": "0xZZ", "value": "0g"},
-     ["a.tag: expected a hex tag like 0x1400, got '0xZZ'",
+     ["a.tag: expected a tag like 0x1400 or 5120, got '0xZZ'",
       "a.value: expected hex octets like 0a0b, got '0g'"]),
     ({"action": "rewrite", "side": "destination", "pattern": "[", "replacement": ""},
      ["a.pattern: not a valid regular expression (unterminated character set at "
       "position 0)"]),
     ({"action": "reject", "smpp_status": "ESME_NOPE"}, ["a.smpp_status: unknown SMPP status "
                                                         "'ESME_NOPE'"]),
+    ({"action": "reject", "smpp_status": "nope"},
+     ["a.smpp_status: expected an SMPP status name (ESME_...) or number, got 'nope'"]),
     ({"action": "reject", "smpp_status": 8, "http_status": 200},
      ["a.http_status: expected an error code 400..599, got 200"]),
 ])
