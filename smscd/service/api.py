@@ -156,10 +156,6 @@ class ConnectorControl(Protocol):
     def unbind_user(self, username: str) -> int:
         """Unbind every SMPP bind of `username`; the number of binds closed."""
 
-    def ban_user(self, username: str) -> int:
-        """Unbind and refuse new binds of `username` until the daemon restarts or the user
-        is enabled again; the number of binds closed."""
-
 
 # --- the facets -----------------------------------------------------------------------------
 
@@ -212,7 +208,8 @@ class UsersApi(Protocol):
         """Close the user's SMPP binds; the number closed."""
 
     def smpp_ban(self, uid: str) -> Deferred[int]:
-        """Close the user's SMPP binds and refuse new ones (until enabled again)."""
+        """Refuse the user's binds from now on (durably: smpps_cred authorization bind
+        becomes false; setting it back lifts the ban), then close its SMPP binds."""
 
 
 class FiltersApi(Protocol):

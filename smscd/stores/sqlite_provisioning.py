@@ -18,7 +18,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from twisted.internet.defer import Deferred, fail
 
@@ -27,6 +27,7 @@ from smscd.stores.interfaces import StoreError
 from smscd.stores.ops import Read
 
 BODY_VERSION = 1
+Op = Callable[[sqlite3.Connection], Any]
 
 
 class Clock(Protocol):
@@ -50,14 +51,15 @@ class SqliteProvisioning:
         return self._writer.submit(Read(_load))
 
     def apply(self, puts: Sequence[Document] = (), deletes: Sequence[tuple[str, str]] = (),
-              replace_all: bool = False) -> Deferred[None]:
-        """One durable change: with `replace_all` every document is dropped first; then
+              replace_all: bool = False, also: Op | None = None) -> Deferred[None]:
+        """One durable change: `also` (an op on the same database, e.g. the users of a
+        profile import) runs first; with `replace_all` every document is dropped; then
         `deletes` are removed and `puts` inserted or replaced."""
         try:
             rows = [(d.kind, d.id, _dump(d.body)) for d in puts]
         except (TypeError, ValueError) as e:     # not JSON-safe: nothing is written
             return fail(e)
-        return self._writer.submit(partial(_apply, rows, tuple(deletes), replace_all,
+        return self._writer.submit(partial(_apply, rows, tuple(deletes), replace_all, also,
                                            self._clock.seconds()))
 
 
@@ -79,7 +81,9 @@ def _load(conn: sqlite3.Connection) -> list[Document]:
 
 
 def _apply(rows: list[tuple[str, str, str]], deletes: tuple[tuple[str, str], ...],
-           replace_all: bool, now: float, conn: sqlite3.Connection) -> None:
+           replace_all: bool, also: Op | None, now: float, conn: sqlite3.Connection) -> None:
+    if also is not None:
+        also(conn)
     if replace_all:
         conn.execute("DELETE FROM provisioning")
     conn.executemany("DELETE FROM provisioning WHERE kind = ? AND id = ?", deletes)

@@ -275,3 +275,17 @@ def _mt_json(cred: MtCredential) -> str:
 
 def _smpps_json(cred: SmppsCredential) -> str:
     return json.dumps(smpps_credential_to_mapping(cred), separators=(",", ":"))
+
+
+def replace_all_op(groups: list[GroupRecord], users: list[UserRecord],
+                   now: float) -> Callable[[sqlite3.Connection], None]:
+    """Every group and user replaced by these, in the caller's transaction: a profile
+    import (smscd.service.profile_io) writes it in one op with the provisioning documents."""
+    def op(conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM users")
+        conn.execute("DELETE FROM groups")
+        for group in groups:
+            _insert_group(group, now, conn)
+        for user in users:
+            _insert_user(user, False, conn)
+    return op
