@@ -13,6 +13,9 @@ Rules:
 - Settled parts are remembered in memory by entry id (bounded, oldest forgotten), so a
   retried entry sends only the parts still missing. After a restart they are sent again.
 - A store or deliveries failure never acks: the entry is retried later.
+- Billing (optional `billing` hooks): a part the vendor accepted is captured; a part refused
+  for good, or left unsettled when the retries run out, is released. Fire-and-forget: the
+  hooks are idempotent and a crash in between is settled when the store opens again.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from smscd.smpp.message_state import MessageState
 from smscd.smpp.receipt import normalise_submitted_id
 from smscd.smpp.status import status_name
 from smscd.smpp_protocol import ReactorTime
+from smscd.stores.billing_interface import PartHooks
 from smscd.stores.interfaces import (AcceptedParts, Correlations, MessageLog, QueueEntry,
                                      Queues)
 from connectors.connector_config import ConnectorConfig
@@ -87,8 +91,10 @@ class EntrySettler:
 
     def __init__(self, cfg: ConnectorConfig, queues: Queues, messages: MessageLog,
                  correlations: Correlations, deliveries: Deliveries, clock: ReactorTime,
-                 on_done: Callable[[Job], None], memory: int = 100_000) -> None:
+                 on_done: Callable[[Job], None], memory: int = 100_000,
+                 billing: PartHooks | None = None) -> None:
         self.cfg = cfg
+        self.billing = billing
         self._queues, self._messages, self._correlations = queues, messages, correlations
         self._deliveries, self._clock, self._on_done = deliveries, clock, on_done
         self._settled: OrderedDict[int, set[int]] = OrderedDict()
@@ -111,6 +117,8 @@ class EntrySettler:
         self.meter.tick()
         job.settled.add(index)          # resending would duplicate, whatever the store says
         message_id, cfg = job.message.id, self.cfg
+        if self.billing is not None:
+            self.billing.part_accepted(message_id, index)
         try:
             key = normalise_submitted_id(vendor_id, cfg.receipt_id_mode)
         except ValueError:
@@ -145,6 +153,8 @@ class EntrySettler:
     def refused(self, job: Job, index: int, status: int) -> None:
         self.stats.rejected += 1
         self.stats.last_error = f"submit_sm refused: {status_name(status)}"
+        if self.billing is not None:
+            self.billing.part_failed(job.message.id, index)
         d = self._deliveries.part_state(job.message.id, index, MessageState.REJECTED,
                                         error_code(status), None, self._clock.seconds())
         job.pending.append(d.addCallback(lambda _: job.settled.add(index)))
@@ -209,6 +219,9 @@ class EntrySettler:
 
         def bury(_: object) -> Deferred[None]:
             self.stats.dead_lettered += 1
+            if self.billing is not None:
+                for index in unsettled:
+                    self.billing.part_failed(job.message.id, index)
             self._settled.pop(job.entry.id, None)
             return self._queues.dead_letter(job.entry, reason)
 

@@ -12,6 +12,7 @@ Rules:
 - When the last session goes, or on stop, parts not sent yet go back to the queue at once
   (cancel_sm and other nodes can see them again); parts in flight are answered or fail
   within the session's response timeout.
+- With billing hooks, an entry that expires in the queue releases its message's hold.
 - Duplicates: a part whose answer timed out or whose bind was lost may have been accepted by
   the vendor; it is sent again (at-least-once). At most the parts in flight at that moment.
 """
@@ -31,6 +32,7 @@ from smscd.smpp.errors import InvalidPdu
 from smscd.smpp.pdu import Pdu
 from smscd.smpp.status import status_name
 from smscd.smpp_protocol import DelayedCall, ReactorTime
+from smscd.stores.billing_interface import PartHooks
 from smscd.stores.interfaces import Correlations, MessageLog, QueueEntry, Queues
 from connectors.connector_config import ConnectorConfig
 from connectors.mt_entries import EntrySettler, Job, PartSend, PumpStats
@@ -51,14 +53,17 @@ class Sender(Protocol):
 class MtPump:
     def __init__(self, cfg: ConnectorConfig, queues: Queues, messages: MessageLog,
                  correlations: Correlations, deliveries: Deliveries, clock: ReactorTime,
-                 memory: int = 100_000) -> None:
+                 memory: int = 100_000, billing: PartHooks | None = None) -> None:
         self.cfg = cfg
         self.queue = mt_queue(cfg.id)
         self._queues, self._clock = queues, clock
         self._bucket = TokenBucket(cfg.throughput, cfg.burst, clock.seconds()) \
             if cfg.throughput > 0 else None
         self.settler = EntrySettler(cfg, queues, messages, correlations, deliveries, clock,
-                                    self._job_done, memory)
+                                    self._job_done, memory, billing)
+        if billing is not None:
+            queues.on_expired(self.queue, lambda entries: [billing.message_failed(e.key)
+                                                           for e in entries])
         self.stats = self.settler.stats
         self.meter = self.settler.meter
         self.sessions: list[Sender] = []

@@ -31,6 +31,7 @@ from smscd.smpp import pdu as P
 from smscd.smpp.session import (Event, ProtocolError, RequestFailed, RequestReceived,
                                 ResponseReceived, SessionConfig, Unbound, UnexpectedResponse)
 from smscd.smpp_protocol import BindPdu, SmppProtocol, client_factory
+from smscd.stores.billing_interface import PartHooks
 from smscd.stores.interfaces import Correlations, MessageLog, Queues
 from connectors.conditions import Conditions
 from connectors.connector_config import ConnectorConfig
@@ -52,13 +53,15 @@ class ConnectorService(Service):
     def __init__(self, config: ConnectorConfig, reactor: Any, queues: Queues,
                  messages: MessageLog, correlations: Correlations, deliveries: Deliveries,
                  rng: random.Random | None = None,
-                 endpoint_for: EndpointFor | None = None) -> None:
+                 endpoint_for: EndpointFor | None = None,
+                 billing: PartHooks | None = None) -> None:
         self.config = config
         self.name: str = config.id  # type: ignore[assignment]  # Service declares None
         self.reactor = reactor
         self.queues = queues
         rng = rng if rng is not None else random.Random()
-        self.pump = MtPump(config, queues, messages, correlations, deliveries, reactor)
+        self.pump = MtPump(config, queues, messages, correlations, deliveries, reactor,
+                           billing=billing)
         self.inbound = InboundHandler(config, correlations, deliveries, reactor)
         self.bound: dict[SmppProtocol, HostPort] = {}
         self.late_responses = 0             # answers after their timeout: possible duplicates

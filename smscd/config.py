@@ -22,9 +22,9 @@ from typing import Any, Mapping
 
 import yaml
 
-__all__ = ["Config", "ConfigError", "DemoConfig", "HttpApiConfig", "HttpCallbacksConfig",
-           "LogConfig", "ProvisioningConfig", "ShellConfig", "SmppServerConfig",
-           "StoreConfig", "TextConfig", "default_config", "load_config",
+__all__ = ["BillingConfig", "Config", "ConfigError", "DemoConfig", "HttpApiConfig",
+           "HttpCallbacksConfig", "LogConfig", "ProvisioningConfig", "ShellConfig",
+           "SmppServerConfig", "StoreConfig", "TextConfig", "default_config", "load_config",
            "load_config_file", "schema_keys"]
 
 
@@ -108,6 +108,13 @@ class HttpCallbacksConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BillingConfig:
+    currency: str
+    smpp: bool
+    http: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
     smpp_server: SmppServerConfig
@@ -119,6 +126,7 @@ class Config:
     shell: ShellConfig
     http_api: HttpApiConfig
     http_callbacks: HttpCallbacksConfig
+    billing: BillingConfig
 
     @property
     def store_path(self) -> Path:
@@ -256,6 +264,14 @@ SECTIONS = (
         Key("retry_delay", float, 5.0, "seconds before the second try; doubled each time",
             above=0),
         Key("retry_max_delay", float, 600.0, "longest wait between two tries", above=0),
+    )),
+    Section("billing", BillingConfig, "rates and balances: currency, where billing applies", (
+        Key("currency", str, "EUR", "system-wide currency of rates and balances (ISO 4217); "
+            "a user's account may name its own"),
+        Key("smpp", bool, True, "bill what is submitted over SMPP (Jasmin's smpp-server "
+            "billing_feature)"),
+        Key("http", bool, True, "bill what is submitted over HTTP (Jasmin's http-api "
+            "billing_feature)"),
     )),
 )
 

@@ -39,7 +39,21 @@ class Reservation:
     sms_epoch: int = 0
 
 
-class Billing(Protocol):
+class PartHooks(Protocol):
+    """What a connector tells billing (Rule 2)."""
+
+    def part_accepted(self, message_id: str, part_index: int) -> Deferred[None]:
+        """A vendor accepted the part (submit_sm_resp OK): capture its held share."""
+
+    def part_failed(self, message_id: str, part_index: int) -> Deferred[None]:
+        """The part failed for good before any vendor accepted it: release its share."""
+
+    def message_failed(self, message_id: str) -> Deferred[None]:
+        """The message will never be sent (expired in its queue, cancelled): release all
+        parts still held."""
+
+
+class Billing(PartHooks, Protocol):
     currency: str                  # the system-wide currency (an account may override it)
 
     def account(self, uid: str) -> Account:
@@ -63,16 +77,6 @@ class Billing(Protocol):
 
     def cancel(self, reservation: Reservation) -> None:
         """The accept that carried `reservation.rows` failed: give back what it took."""
-
-    def part_accepted(self, message_id: str, part_index: int) -> Deferred[None]:
-        """A vendor accepted the part (submit_sm_resp OK): capture its held share."""
-
-    def part_failed(self, message_id: str, part_index: int) -> Deferred[None]:
-        """The part failed for good before any vendor accepted it: release its share."""
-
-    def message_failed(self, message_id: str) -> Deferred[None]:
-        """The message will never be sent (expired in its queue, cancelled): release all
-        parts still held."""
 
     def record(self, message_id: str) -> Deferred[BillingRecord | None]: ...
 
