@@ -25,10 +25,15 @@ HELP_WIDTH = 78
 
 @dataclass(frozen=True)
 class Context:
-    """What a command handler may use: the service API and who is asking."""
+    """What a command handler may use: the service API, the dead-letter queues
+    (`Queues` of smscd.stores.interfaces), the profile files, billing (`Billing` of
+    smscd.stores.billing_interface) and who is asking."""
     service: Any
     operator: str
     session_ref: int
+    queues: Any = None
+    profiles: Any = None
+    billing: Any = None
 
 
 Action = Callable[[Context, Any, str], Reply]     # (context, option value, rest of line)
@@ -40,7 +45,7 @@ class Opt:
     short: str | None
     long: str
     help: str
-    action: Action
+    action: Action | None = None          # None: a setting read by Command.run
     takes: str | None = None
 
 
@@ -81,7 +86,7 @@ class Command:
             return self.run(ctx, opts, arg)
         for opt in self.options:
             value = getattr(opts, _dest(opt.long))
-            if value:
+            if value and opt.action is not None:
                 return opt.action(ctx, value, arg)
         return say("Missing required option")
 

@@ -18,11 +18,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Call:
-    """A service write to run; `audit` says what it changes (passwords masked)."""
+    """A service call to run; `audit` says what it changes (passwords masked), None for
+    a read that only has to wait (dead letters come from the store asynchronously)."""
     run: Callable[[], Any]
     done: Callable[[Any], "Reply"]
     failed: Callable[[Exception], "Reply"]
-    audit: str
+    audit: str | None
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def say(*lines: str) -> Reply:
     return Reply(lines=tuple(lines))
 
 
-def call(run: Callable[[], Any], audit: str, done: Callable[[Any], Reply],
+def call(run: Callable[[], Any], audit: str | None, done: Callable[[Any], Reply],
          failed: Callable[[Exception], Reply]) -> Reply:
     """A reply that makes one service call."""
     return Reply(call=Call(run=run, done=done, failed=failed, audit=audit))

@@ -23,9 +23,11 @@ QUIT_DOC = "Disconnect from console"
 
 class Session:
     def __init__(self, commands: Sequence[Command], service: Any, operator: str,
-                 session_ref: int) -> None:
+                 session_ref: int, queues: Any = None, profiles: Any = None,
+                 billing: Any = None) -> None:
         self.commands = {c.name: c for c in commands}
-        self.ctx = Context(service=service, operator=operator, session_ref=session_ref)
+        self.ctx = Context(service=service, operator=operator, session_ref=session_ref,
+                           queues=queues, profiles=profiles, billing=billing)
         self.draft: Draft | None = None
         self.closed = False
 

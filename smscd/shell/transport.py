@@ -49,9 +49,11 @@ class ShellFactory(ServerFactory):
     def __init__(self, commands: Sequence[Command], service: Any, audit: AuditLog,
                  clock: Any, authentication: bool = True,
                  operators: Operators | None = None, verify: Verifier | None = None,
-                 lockout: BindLockout | None = None) -> None:
+                 lockout: BindLockout | None = None, queues: Any = None,
+                 profiles: Any = None, billing: Any = None) -> None:
         self.commands = commands
         self.service = service
+        self.queues, self.profiles, self.billing = queues, profiles, billing
         self.audit = audit
         self.clock = clock
         self.authentication = authentication
@@ -199,7 +201,10 @@ class ShellProtocol(HistoricRecvLine):
         self._prompt("Username: ")
 
     def _open(self, operator: str) -> None:
-        self.session = Session(self.shell.commands, self.shell.service, operator, self.ref)
+        shell = self.shell
+        self.session = Session(shell.commands, shell.service, operator, self.ref,
+                               queues=shell.queues, profiles=shell.profiles,
+                               billing=shell.billing)
         log.info("shell session {ref} opened by {operator} from {peer}", ref=self.ref,
                  operator=operator, peer=self.peer)
         self._write([f"Welcome to smscd {__version__} console",
@@ -253,6 +258,8 @@ class ShellProtocol(HistoricRecvLine):
         self._render(session, reply)
 
     def _audit(self, session: Session, call: Call, error: str | None) -> None:
+        if call.audit is None:
+            return
         try:
             self.shell.audit.record(session.ctx.operator, self.peer, self.ref, call.audit,
                                     ok=error is None, error=error)
