@@ -94,4 +94,9 @@ def _status_of(error: str) -> str:
 
 
 def _date(when: datetime | None) -> str:
-    return ND if when is None else format_receipt_date(when)
+    if when is None:
+        return ND
+    try:
+        return format_receipt_date(when)
+    except ValueError:          # outside 2000-2099: two digits cannot say it
+        return ND
