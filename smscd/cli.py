@@ -17,6 +17,7 @@ from typing import Any, Iterator, NoReturn
 import click
 
 from . import __version__
+from .cli_billing import billing
 from .config import Config, ConfigError, default_config, load_config_file
 from .smpp.codec import command_name, decode
 from .smpp.errors import SmppError
@@ -31,6 +32,9 @@ EXIT_BAD_INPUT = 2
                       message="%(prog)s %(version)s")
 def main() -> None:
     """smscd: an SMPP/SMSC gateway daemon."""
+
+
+main.add_command(billing)
 
 
 # --- smscd run ------------------------------------------------------------------------------
@@ -201,7 +205,8 @@ def queue() -> None:
     """Dead letters: list them and put them back (on a stopped daemon's store)."""
 
 
-def _store_path(config_file: str | None, data_dir: str | None) -> Path:
+def load_settings(config_file: str | None, data_dir: str | None) -> Config:
+    """The daemon's settings for an operator command (exits 2 on a bad file)."""
     try:
         config = (load_config_file(config_file, os.environ) if config_file is not None
                   else default_config(os.environ))
@@ -209,7 +214,11 @@ def _store_path(config_file: str | None, data_dir: str | None) -> Path:
         _fail(e.problems)
     if data_dir:
         config = dataclasses.replace(config, data_dir=Path(data_dir))
-    return config.store_path
+    return config
+
+
+def _store_path(config_file: str | None, data_dir: str | None) -> Path:
+    return load_settings(config_file, data_dir).store_path
 
 
 _STORE_OPTIONS = [
