@@ -105,17 +105,8 @@ class TableDraft:
             needed = ["order", "type", *self.kind.types.get(self.rule_type or "", ())]
             have = {**self.values, **({"type": 1} if self.rule_type else {})}
             if any(k not in have and k not in self.kind.optional for k in needed):
-                if self.rule_type is None:
-                    needed = ["order", "type", *_all_args(self.kind)]
                 return say(f"You must set these options before saving: {', '.join(needed)}")
         return self._save(dict(self.values))
-
-
-def _all_args(kind: TableKind) -> list[str]:
-    out: list[str] = []
-    for args in kind.types.values():
-        out += [a for a in args if a not in out]
-    return out
 
 
 def table_options(kind: TableKind) -> tuple[Opt, ...]:
