@@ -19,18 +19,18 @@ from smscd.stores.interfaces import Users
 
 from .auth import HttpAuthenticator, PasswordCache
 from .build import BuildSettings, Builder
-from .resources import BalanceReader, Clock, HttpApi, site_for
+from .resources import Accounts, Clock, HttpApi, site_for
 
 __all__ = ["http_api_site"]
 
 
-def http_api_site(pipeline: MtPipeline, users: Users, billing: BalanceReader, clock: Clock,
+def http_api_site(pipeline: MtPipeline, users: Users, billing: Accounts, clock: Clock,
                   config: HttpApiConfig, *, max_parts: int = 255,
                   verify: Verifier = verify_in_thread) -> Site:
     """The site to listen with (TCP4ServerEndpoint(reactor, config.port, interface=...))."""
     split = SplitMethod.SAR if config.long_content_split == "sar" else SplitMethod.UDH8
     api = HttpApi(pipeline=pipeline,
                   auth=HttpAuthenticator(users, verify, PasswordCache(config.auth_cache_size)),
-                  balances=billing, builder=Builder(BuildSettings(split, max_parts)),
+                  billing=billing, builder=Builder(BuildSettings(split, max_parts)),
                   clock=clock)
     return site_for(api, config.max_body_size)

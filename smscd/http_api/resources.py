@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from io import BytesIO
 from typing import Any, Callable, Coroutine, Protocol
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import server
 from twisted.web.resource import Resource
 
 from smscd import __version__
+from smscd.billing import Account
 from smscd.ids import new_message_id
 from smscd.mt_pipeline import MtPipeline, Refused
 from smscd.stores.interfaces import UserRecord
@@ -50,10 +50,10 @@ class Clock(Protocol):
     def seconds(self) -> float: ...
 
 
-class BalanceReader(Protocol):
-    def balance_of(self, uid: str) -> Any:
-        """(balance or None, sms_count or None) for the user, or a Deferred of it; None
-        means unlimited (shown "ND")."""
+class Accounts(Protocol):
+    """What /balance needs of billing (smscd.stores.billing_interface.Billing has it)."""
+
+    def account(self, uid: str) -> Account: ...
 
 
 @dataclass
@@ -61,7 +61,7 @@ class HttpApi:
     """What the pages share."""
     pipeline: MtPipeline
     auth: HttpAuthenticator
-    balances: BalanceReader
+    billing: Accounts
     builder: Builder
     clock: Clock
 
@@ -95,9 +95,9 @@ class HttpApi:
     async def balance(self, args: Args) -> dict[str, Any]:
         user = await self.login(args)
         authorize.check_balance(user.mt_credential, user.username)
-        balance, sms_count = await maybeDeferred(self.balances.balance_of, user.uid)
-        return {"balance": "ND" if balance is None else _number(balance),
-                "sms_count": "ND" if sms_count is None else sms_count}
+        account = self.billing.account(user.uid)
+        return {"balance": "ND" if account.balance is None else float(account.balance),
+                "sms_count": "ND" if account.sms_count is None else account.sms_count}
 
 
 async def _pipeline(d: Deferred[Any]) -> Any:
@@ -105,10 +105,6 @@ async def _pipeline(d: Deferred[Any]) -> Any:
         return await d
     except Refused as e:
         raise HttpError(e.http_status, e.text) from None
-
-
-def _number(value: Decimal | float | int) -> float | int:
-    return value if isinstance(value, int) else float(value)
 
 
 # --- request and response plumbing -------------------------------------------------------

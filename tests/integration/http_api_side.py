@@ -15,6 +15,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
 
+from smscd.billing import Account
 from smscd.config import default_config
 from smscd.credentials import MtCredential
 from smscd.http_api import http_api_site
@@ -46,10 +47,10 @@ class FakePipeline:
 
 @dataclass
 class FakeBalances:
-    accounts: dict[str, tuple[Decimal | None, int | None]] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
 
-    def balance_of(self, uid: str) -> tuple[Decimal | None, int | None]:
-        return self.accounts.get(uid, (None, None))
+    def account(self, uid: str) -> Account:
+        return self.accounts.get(uid, Account(uid))
 
 
 class HttpApiSide:

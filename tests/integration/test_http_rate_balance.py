@@ -9,6 +9,7 @@ from typing import AsyncIterator
 import pytest
 import pytest_twisted
 
+from smscd.billing import Account
 from smscd.credentials import MtCredential, set_mt
 from smscd.mt_pipeline import Refused
 from smscd.smpp.status import CommandStatus as S
@@ -82,7 +83,7 @@ async def test_balance(side: HttpApiSide) -> None:
     """Unlimited is "ND"; numbers are numbers."""
     status, body = await side.get("/balance", **LOGIN)
     assert (status, json.loads(body)) == (200, {"balance": "ND", "sms_count": "ND"})
-    side.balances.accounts["u1"] = (Decimal("44.2"), 10)
+    side.balances.accounts["u1"] = Account("u1", Decimal("44.2"), 10)
     status, body = await side.get("/balance", **LOGIN)
     assert (status, json.loads(body)) == (200, {"balance": 44.2, "sms_count": 10})
 
