@@ -264,7 +264,11 @@ def set_mt(cred: MtCredential, section: str, key: str, value: str, *,
                                                  **{k: compile_filter(where, k, value)}))
     if sec == "defaultvalue":
         text = value.strip()
-        return replace(cred, defaultvalue=MtDefaults(None if text.lower() == "none" else text))
+        if text.lower() == "none":
+            return replace(cred, defaultvalue=MtDefaults(None))
+        if not 1 <= len(text) <= 20:
+            raise CredentialError(where, value, "1 to 20 characters (SMPP source_addr)")
+        return replace(cred, defaultvalue=MtDefaults(text))
     if k in BILLING_QUOTAS:
         raise CredentialError(where, value, "kept by the billing account, not the credential")
     change = parse_quota(where, k, value, update=update)

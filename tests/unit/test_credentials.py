@@ -127,6 +127,8 @@ def test_default_source_can_be_set_and_cleared() -> None:
     cred = set_mt(MtCredential(), "defaultvalue", "src_addr", "JASMIN")
     assert cred.defaultvalue.src_addr == "JASMIN"
     assert set_mt(cred, "DefaultValue", "src_addr", "None").defaultvalue.src_addr is None
+    with pytest.raises(CredentialError, match="defaultvalue src_addr.*20 characters"):
+        set_mt(cred, "defaultvalue", "src_addr", "x" * 21)
 
 
 @pytest.mark.parametrize("key, text, expected", [
