@@ -151,14 +151,11 @@ class Hold:
     part_states: list[str]
     created_at: float
     updated_at: float
+    early: Decimal = ZERO            # per part, captured at acceptance (early_share)
 
     @property
     def parts(self) -> int:
         return len(self.part_states)
-
-    @property
-    def early(self) -> Decimal:
-        return early_share(self.rate, self.early_percent)
 
     def settle(self, index: int, to: str, at: float) -> Decimal | None:
         """Part `index` held -> `to` (CAPTURED or RELEASED); the share that left the hold,
@@ -169,17 +166,22 @@ class Hold:
         self.updated_at = at
         return self.rate - self.early
 
-    def record(self) -> BillingRecord:
-        states = self.part_states
-        rest = self.rate - self.early
+    def amounts(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(amount, held, captured, released): held + captured + released == amount."""
+        states, rate, early = self.part_states, self.rate, self.early
+        n = len(states)
         n_held, n_captured = states.count(HELD), states.count(CAPTURED)
-        n_released = len(states) - n_held - n_captured
+        rest = rate - early
+        return (rate * n, rest * n_held, early * n + rest * n_captured,
+                rest * (n - n_held - n_captured))
+
+    def record(self) -> BillingRecord:
+        amount, held, captured, released = self.amounts()
         return BillingRecord(
             self.message_id, self.uid, self.route, self.connector, self.channel,
-            len(states), self.rate, self.early_percent, self.currency, self.prepaid,
-            self.counts_sms, "".join(states), self.rate * len(states), rest * n_held,
-            self.early * len(states) + rest * n_captured, rest * n_released,
-            record_state(states), self.created_at, self.updated_at)
+            len(self.part_states), self.rate, self.early_percent, self.currency, self.prepaid,
+            self.counts_sms, "".join(self.part_states), amount, held, captured, released,
+            record_state(self.part_states), self.created_at, self.updated_at)
 
 
 def record_state(part_states: list[str] | str) -> RecordState:
@@ -198,8 +200,10 @@ def hold_for(account: Account, message_id: str, rate: Decimal, parts: int,
     Jasmin's HTTP rule for every channel: balance >= rate x parts, sms_count >= parts."""
     if parts < 1:
         raise ValueError(f"parts: {parts} is not a positive number of parts")
-    cost = quote(rate, parts)
-    early_share(rate, early_percent)            # validates early_percent
+    if type(rate) is not Decimal or not rate.is_finite() or rate < 0:
+        rate = parse_amount(rate, "rate")       # the error names the field
+    cost = rate * parts
+    early = early_share(rate, early_percent)    # validates early_percent
     if account.sms_count is not None and account.sms_count < parts:
         return Refusal("sms_count", f"sms_count {account.sms_count} < {parts} part(s)")
     if account.balance is not None and account.balance < cost:
@@ -210,7 +214,7 @@ def hold_for(account: Account, message_id: str, rate: Decimal, parts: int,
     if cost == 0 and not counts_sms:
         return None
     return Hold(message_id, account.uid, route, connector, channel, rate, early_percent,
-                currency, prepaid, counts_sms, [HELD] * parts, now, now)
+                currency, prepaid, counts_sms, [HELD] * parts, now, now, early)
 
 
 def charge(hold: Hold) -> tuple[Decimal, int]:

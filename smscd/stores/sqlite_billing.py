@@ -38,8 +38,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from smscd.billing import (CAPTURED, HELD, RELEASED, ZERO, Account, BillingRecord, Hold,
-                           RecordState, Refusal, charge, hold_for, parse_amount, parse_delta,
-                           refund)
+                           RecordState, Refusal, charge, early_share, hold_for, parse_amount,
+                           parse_delta, record_state, refund)
 from smscd.smpp.message_state import MessageState, is_final
 from smscd.stores.billing_interface import Reservation
 from smscd.stores.group_commit import GroupCommitWriter
@@ -154,7 +154,8 @@ class SqliteBilling:
 
     def _journal(self, account: Account, money: str | None, sms: int) -> Deferred[Account]:
         self._count_journal()
-        d = self._writer.submit(Rows(((INSERT_JOURNAL, (account.uid, money, sms)),)))
+        d: Deferred[None] = self._writer.submit(
+            Rows(((INSERT_JOURNAL, (account.uid, money, sms)),), None))
         return d.addCallback(lambda _: replace(account))
 
     # --- acceptance ----------------------------------------------------------------------
@@ -181,7 +182,7 @@ class SqliteBilling:
                 account.sms_count -= sms    # type: ignore[operator]  # counted: not None
         self._holds[message_id] = decided
         rows: tuple[tuple[Statement, tuple[Any, ...]], ...] = (
-            (UPSERT_RECORD, record_row(decided.record())),)
+            (UPSERT_RECORD, hold_row(decided)),)
         if money or sms:
             self._count_journal()
             rows += ((INSERT_JOURNAL, (uid, str(-money) if money else None, -sms)),)
@@ -245,11 +246,10 @@ class SqliteBilling:
         return self._write(hold, money, sms)
 
     def _write(self, hold: Hold, money: Decimal, sms: int) -> Deferred[None]:
-        record = hold.record()
-        if record.state is not RecordState.HELD:
+        if HELD not in hold.part_states:
             del self._holds[hold.message_id]
         rows: tuple[tuple[Statement, tuple[Any, ...]], ...] = (
-            (UPSERT_RECORD, record_row(record)),)
+            (UPSERT_RECORD, hold_row(hold)),)
         if money or sms:
             self._count_journal()
             rows += ((INSERT_JOURNAL, (hold.uid, str(money) if money else None, sms)),)
@@ -300,11 +300,12 @@ UPSERT_RECORD = Statement(
     "state = excluded.state, updated_at = excluded.updated_at")
 
 
-def record_row(r: BillingRecord) -> tuple[Any, ...]:
-    return (r.message_id, r.uid, r.route, r.connector, r.channel, r.parts, str(r.rate),
-            r.early_percent, r.currency, int(r.prepaid), int(r.counts_sms), r.part_states,
-            str(r.amount), str(r.held), str(r.captured), str(r.released), r.state.value,
-            r.created_at, r.updated_at)
+def hold_row(h: Hold) -> tuple[Any, ...]:
+    amount, held, captured, released = h.amounts()
+    return (h.message_id, h.uid, h.route, h.connector, h.channel, len(h.part_states),
+            str(h.rate), h.early_percent, h.currency, int(h.prepaid), int(h.counts_sms),
+            "".join(h.part_states), str(amount), str(held), str(captured), str(released),
+            record_state(h.part_states).value, h.created_at, h.updated_at)
 
 
 def _record_of(row: tuple[Any, ...]) -> BillingRecord:
@@ -320,7 +321,7 @@ def _record_of(row: tuple[Any, ...]) -> BillingRecord:
 def _hold_of(r: BillingRecord) -> Hold:
     return Hold(r.message_id, r.uid, r.route, r.connector, r.channel, r.rate,
                 r.early_percent, r.currency, r.prepaid, r.counts_sms, list(r.part_states),
-                r.created_at, r.updated_at)
+                r.created_at, r.updated_at, early_share(r.rate, r.early_percent))
 
 
 def read_record(message_id: str, conn: sqlite3.Connection) -> BillingRecord | None:
@@ -416,7 +417,7 @@ def load_billing(conn: sqlite3.Connection, now: float) -> BillingState:
         for hold in held:
             if _reconcile(hold, queued, now, conn):
                 state.reconciled += 1
-            if hold.record().state is RecordState.HELD:
+            if HELD in hold.part_states:
                 state.holds[hold.message_id] = hold
         fold_journal(now, conn)
         for uid, balance, sms_count, currency in conn.execute(
@@ -451,7 +452,7 @@ def _reconcile(hold: Hold, queued: set[str], now: float, conn: sqlite3.Connectio
                 sms += part_sms
     if not changed:
         return False
-    UPSERT_RECORD.write(conn, [record_row(hold.record())])
+    UPSERT_RECORD.write(conn, [hold_row(hold)])
     if money or sms:
         INSERT_JOURNAL.write(conn, [(hold.uid, str(money) if money else None, sms)])
     return True
