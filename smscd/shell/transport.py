@@ -19,7 +19,8 @@ from typing import Any, Callable, Sequence
 
 from twisted.conch.insults import insults
 from twisted.conch.recvline import HistoricRecvLine
-from twisted.conch.telnet import TelnetBootstrapProtocol, TelnetTransport
+from twisted.conch.telnet import (ECHO, LINEMODE, NAWS, SGA, TelnetBootstrapProtocol,
+                                  TelnetTransport)
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.threads import deferToThread
@@ -65,10 +66,24 @@ class ShellFactory(ServerFactory):
         self.session_ref = 0
 
     def buildProtocol(self, addr: Any) -> TelnetTransport:
-        proto = TelnetTransport(TelnetBootstrapProtocol, insults.ServerProtocol,
-                                ShellProtocol, self)
+        proto = TelnetTransport(_Bootstrap, insults.ServerProtocol, ShellProtocol, self)
         proto.factory = self
         return proto
+
+
+class _Bootstrap(TelnetBootstrapProtocol):
+    """conch's bootstrap, without logging a failure each time a client (`smscd shell`,
+    a script) ignores or drops the option negotiation: that is allowed."""
+
+    def connectionMade(self) -> None:
+        self.transport.negotiationMap[NAWS] = self.telnet_NAWS
+        self.transport.negotiationMap[LINEMODE] = self.telnet_LINEMODE
+        for opt in (LINEMODE, NAWS, SGA):
+            self.transport.do(opt).addErrback(lambda _: None)
+        self.transport.will(ECHO).addErrback(lambda _: None)
+        self.protocol = self.protocolFactory(*self.protocolArgs, **self.protocolKwArgs)
+        self.protocol.factory = self.factory
+        self.protocol.makeConnection(self)
 
 
 class ShellProtocol(HistoricRecvLine):
