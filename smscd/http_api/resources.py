@@ -11,6 +11,8 @@ Rules (../shared/reference/jasmin.md §4.1-§4.4):
   address, then the MT pipeline (interceptors, route, throughput, billing, durable
   queueing). The answer is written only when the pipeline fired, i.e. once the message
   is durably queued (fix: Jasmin answers before its queue is durable).
+- /rate's `unit_rate` is the route's rate per part, 0 for a user without a balance
+  quota (unlimited), as Jasmin's bill for that user.
 - A pipeline refusal (`Refused`) is answered with its HTTP status and text. Anything
   unexpected is logged and answered 500 `Unknown error: internal error`, never with the
   exception text.
@@ -90,7 +92,10 @@ class HttpApi:
                                        now=now)
         authorize.check_rate(user.mt_credential, user.username)
         quote = await _pipeline(self.pipeline.quote(user, message))
-        return {"submit_sm_count": len(message.parts), "unit_rate": float(quote.rate)}
+        # Jasmin's bill "for this user": nothing to pay without a balance quota
+        unlimited = self.billing.account(user.uid).balance is None
+        return {"submit_sm_count": len(message.parts),
+                "unit_rate": 0.0 if unlimited else float(quote.rate)}
 
     async def balance(self, args: Args) -> dict[str, Any]:
         user = await self.login(args)

@@ -30,6 +30,7 @@ async def side(tmp_path: Path) -> AsyncIterator[HttpApiSide]:
 @pytest_twisted.ensureDeferred
 async def test_rate_gives_parts_and_unit_rate(side: HttpApiSide) -> None:
     """The route's rate per part and the part count, with or without content."""
+    side.balances.accounts["u1"] = Account("u1", Decimal("10"))
     status, body = await side.get("/rate", to="06155423", **LOGIN)
     assert (status, json.loads(body)) == (200, {"submit_sm_count": 1, "unit_rate": 0.02})
     status, body = await side.get("/rate", to="06155423", content="X" * 300, **LOGIN)
@@ -55,6 +56,13 @@ async def test_rate_errors(side: HttpApiSide, params: dict[str, str], status: in
                            text: str) -> None:
     """Errors are JSON strings with Jasmin's status."""
     assert await side.get("/rate", **params) == (status, json.dumps(text))
+
+
+@pytest_twisted.ensureDeferred
+async def test_rate_is_zero_for_an_unlimited_user(side: HttpApiSide) -> None:
+    """As Jasmin: without a balance quota there is nothing to pay."""
+    status, body = await side.get("/rate", to="06155423", **LOGIN)
+    assert (status, json.loads(body)) == (200, {"submit_sm_count": 1, "unit_rate": 0.0})
 
 
 @pytest_twisted.ensureDeferred
