@@ -55,9 +55,13 @@ class PartHooks(Protocol):
 
 class Billing(PartHooks, Protocol):
     currency: str                  # the system-wide currency (an account may override it)
+    unbilled_channels: frozenset[str]   # billing off there ("smpp", "http"); others billed
 
     def account(self, uid: str) -> Account:
         """A copy of the user's quotas now (balance/sms_count None = unlimited, "ND")."""
+
+    def currency_of(self, uid: str) -> str:
+        """The user's currency, or the system-wide one."""
 
     def set_balance(self, uid: str, balance: Decimal | str | None) -> Deferred[Account]: ...
 

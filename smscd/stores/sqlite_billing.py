@@ -48,7 +48,6 @@ from smscd.stores.ops import Read, Rows, Statement
 log = Logger(namespace="smscd.billing")
 
 DEFAULT_CURRENCY = "EUR"
-CHANNELS = frozenset({"smpp", "http"})
 _SUCCESS = (int(MessageState.DELIVERED), int(MessageState.ACCEPTED))
 _FAILED = frozenset(int(s) for s in MessageState if is_final(s)) - frozenset(_SUCCESS)
 
@@ -71,14 +70,16 @@ class BillingState:
 
 class SqliteBilling:
     def __init__(self, writer: GroupCommitWriter, clock: Clock, state: BillingState,
-                 currency: str = DEFAULT_CURRENCY, channels: Iterable[str] = CHANNELS,
+                 currency: str = DEFAULT_CURRENCY, unbilled_channels: Iterable[str] = (),
                  fold_every: int = 10_000) -> None:
         self._writer = writer
         self._clock = clock
         self._accounts = state.accounts
         self._holds = state.holds
         self.currency = currency
-        self.channels = frozenset(channels)
+        # Channels with billing off (Jasmin's billing_feature=False): "smpp", "http". Any
+        # other channel is billed, so a new ingress cannot be free by mistake.
+        self.unbilled_channels = frozenset(unbilled_channels)
         self._fold_every = fold_every
         self._journal_rows = 0
 
@@ -87,6 +88,11 @@ class SqliteBilling:
         """A copy of `uid`'s quotas (unlimited if never set)."""
         found = self._accounts.get(uid)
         return Account(uid) if found is None else replace(found)
+
+    def currency_of(self, uid: str) -> str:
+        """The currency `uid` is billed in: its own, or the system-wide one."""
+        found = self._accounts.get(uid)
+        return (found.currency if found is not None else None) or self.currency
 
     def set_balance(self, uid: str, balance: Decimal | str | None) -> Deferred[Account]:
         try:
@@ -164,7 +170,7 @@ class SqliteBilling:
                 channel: str) -> Reservation | Refusal:
         """Synchronous: decide and take the money in memory now; the returned rows go to
         `MessageLog.accept(also=...)` in this same reactor turn."""
-        if channel not in self.channels:
+        if channel in self.unbilled_channels:
             return Reservation(message_id, uid)
         if message_id in self._holds:
             raise ValueError(f"message_id: {message_id} already has a billing hold")

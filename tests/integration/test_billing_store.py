@@ -115,6 +115,8 @@ async def test_operator_changes_survive_reopen(stores: Stores, store: SqliteStor
     store = await stores.reopen(store)
     account = store.billing.account("alice")
     assert (account.balance, account.sms_count, account.currency) == (D("11.25"), 97, "USD")
+    assert (store.billing.currency_of("alice"), store.billing.currency_of("bob")) == \
+        ("USD", "EUR")
     assert journal_rows(stores.path) == 0                 # folded at open
     assert store.billing.account("nobody").balance is None
 
@@ -214,8 +216,10 @@ async def test_free_and_unlimited_messages_write_nothing(store: SqliteStore) -> 
     r = reserve(store, message(), rate="0")
     assert isinstance(r, Reservation) and r.rows == ()
     await store.billing.set_balance("alice", "0")
-    off = reserve(store, message(), channel="rest-disabled")
+    store.billing.unbilled_channels = frozenset({"http"})     # billing_feature off on HTTP
+    off = reserve(store, message(), channel="http")
     assert isinstance(off, Reservation) and off.rows == ()
+    assert isinstance(reserve(store, message(), channel="rest"), Refusal)   # others billed
 
 
 # --- what became of the parts ---------------------------------------------------------------
