@@ -388,3 +388,7 @@ def _fail(problems: list[str]) -> NoReturn:
     for problem in problems:
         click.echo(problem, err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+from .cli_shell import shell  # noqa: E402  (its own module: the shell client)
+main.add_command(shell)

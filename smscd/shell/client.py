@@ -6,24 +6,20 @@ Rules:
   (IAC ...) and ANSI escapes are dropped, CRLF becomes LF. The client answers no telnet
   negotiation; the server does not need it.
 - A line is sent only once the server shows a prompt (`jcli : ` or `> ` at the start of a
-  line), so drafts and slow calls run in order. After the last line the client sends
-  `quit`.
-- `show_all` (input piped in) prints everything the terminal would show after the login:
-  the welcome text, each prompt with the line typed, each answer. Otherwise (`-c`) only
-  the answers are printed, without prompts or the echoed command.
+  line), so drafts and slow calls run in order; the server's echo of the line is split
+  from its answer, so a caller can print the answer alone (`-c`) or the prompt, the line
+  and the answer as a terminal shows them (piped input).
 """
 from __future__ import annotations
 
 import re
+import socket
 from typing import Callable
-
-from twisted.internet.defer import Deferred
-from twisted.internet.protocol import Protocol
-from twisted.python.failure import Failure
 
 IAC, SB, SE = 255, 250, 240
 _ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[@-Z\\^_`a-z])")
 PROMPTS = ("jcli : ", "> ")
+REFUSALS = ("Incorrect Username/Password.", "Too many failed logins")
 
 
 class TerminalText:
@@ -74,77 +70,67 @@ def ends_with_prompt(text: str) -> str | None:
     return None
 
 
-class ShellClient(Protocol):
-    """Logs in with (username, password) when asked, runs `lines`, then quits. `done`
-    fires with an exit status: 0, or 1 when the login failed or the connection dropped."""
+class LoginRefused(Exception):
+    """The shell refused the login; the message is its line."""
 
-    def __init__(self, username: str, password: str, lines: list[str],
-                 out: Callable[[str], None], show_all: bool) -> None:
-        self.username, self.password = username, password
-        self.lines = list(lines)
-        self.out, self.show_all = out, show_all
+
+class BlockingShell:
+    """A blocking client of the shell (the CLI has nothing else to do meanwhile)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
         self.text = TerminalText()
-        self.pending = ""                 # shown since the last prompt
-        self.logged_in = False
-        self.quitting = False
-        self.status = 1
-        self.last_prompt = PROMPTS[0]
-        self.done: Deferred[int] = Deferred()
+        self.prompt = PROMPTS[0]
 
-    def dataReceived(self, data: bytes) -> None:
-        self.pending += self.text.feed(data)
-        if not self.logged_in:
-            self._login()
-            return
-        prompt = ends_with_prompt(self.pending)
-        if prompt is not None:
-            self._answer(self.pending[:-len(prompt)])
-            self.pending = ""
-            self._next(prompt)
+    def _read(self, until: Callable[[str], bool]) -> str:
+        shown = ""
+        while not until(shown):
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("the shell closed the connection")
+            shown += self.text.feed(data)
+        return shown
 
-    def _login(self) -> None:
-        refused = [ln for ln in self.pending.splitlines()
-                   if ln.startswith(("Incorrect Username/Password.", "Too many failed"))]
-        if refused:
-            self.out(refused[0])
-            self.transport.loseConnection()
-            return
-        if self.pending.endswith("Username: "):
-            self.pending = ""
-            self.transport.write(self.username.encode() + b"\r\n")
-        elif self.pending.endswith("Password: "):
-            self.pending = ""
-            self.transport.write(self.password.encode() + b"\r\n")
-        elif "Session ref: " in self.pending:
-            prompt = ends_with_prompt(self.pending)
-            if prompt is None:
-                return
-            self.logged_in = True
-            welcome = self.pending[:-len(prompt)]
-            if self.show_all:
-                self.out(welcome[max(welcome.find("Welcome to"), 0):].rstrip("\n"))
-            self.pending = ""
-            self._next(prompt)
+    def _send(self, line: str) -> None:
+        self.sock.sendall(line.replace("\t", " ").encode("utf-8") + b"\r\n")
 
-    def _answer(self, shown: str) -> None:
-        """What came back between two prompts: the echoed line, then its answer."""
-        echo, _, answer = shown.partition("\n")
-        if self.show_all:
-            self.out(self.last_prompt + echo)
-        if answer:
-            self.out(answer.rstrip("\n"))
+    def login(self, username: str, password: str) -> str:
+        """Answer the login prompts if asked; the welcome text (up to the first prompt)."""
+        def ready(shown: str) -> bool:
+            return shown.endswith(("Username: ", "Password: ")) or bool(
+                "Session ref: " in shown and ends_with_prompt(shown)) or any(
+                ln.startswith(REFUSALS) for ln in shown.splitlines()[:-1])
 
-    def _next(self, prompt: str) -> None:
-        self.last_prompt = prompt
-        if self.lines:
-            line = self.lines.pop(0).replace("\t", " ").rstrip("\r\n")
-            self.transport.write(line.encode() + b"\r\n")
-        elif not self.quitting:
-            self.quitting = True
-            self.status = 0
-            self.transport.write(b"quit\r\n")
+        sent_password = False
+        while True:
+            shown = self._read(ready)
+            refused = [ln for ln in shown.splitlines() if ln.startswith(REFUSALS)]
+            if refused:
+                raise LoginRefused(refused[0])
+            if shown.endswith("Username: "):
+                if sent_password:
+                    raise LoginRefused("Incorrect Username/Password.")
+                self._send(username)
+            elif shown.endswith("Password: "):
+                self._send(password)
+                sent_password = True
+            else:
+                self.prompt = ends_with_prompt(shown) or PROMPTS[0]
+                welcome = shown[:-len(self.prompt)]
+                return welcome[max(welcome.find("Welcome to"), 0):].rstrip("\n")
 
-    def connectionLost(self, reason: Failure | None = None) -> None:
-        if self.logged_in and self.show_all and self.pending.strip() not in ("", "quit"):
-            self.out(self.pending.rstrip("\n"))
-        self.done.callback(self.status)
+    def run(self, line: str) -> tuple[str, str]:
+        """Send one line; (the prompt it was typed at, the answer without the echo)."""
+        typed_at = self.prompt
+        self._send(line)
+        shown = self._read(lambda s: ends_with_prompt(s) is not None)
+        self.prompt = ends_with_prompt(shown) or PROMPTS[0]
+        _, _, answer = shown[:-len(self.prompt)].partition("\n")
+        return typed_at, answer.rstrip("\n")
+
+    def quit(self) -> None:
+        try:
+            self._send("quit")
+            self._read(lambda s: False)
+        except (ConnectionError, OSError):
+            pass
