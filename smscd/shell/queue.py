@@ -39,30 +39,31 @@ def _requeue(ctx: Context, ids: str, arg: str) -> Reply:
         return say("Error: requeue expects dead letter ids (numbers from queue -l)")
     numbers = [int(i) for i in wanted]
 
-    def run() -> Any:
-        from_queues = [ctx.queues.requeue_dead(n) for n in numbers]
-        return _all(from_queues)
-
     def done(found: list[bool]) -> Reply:
         return say(*(f"{n}: requeued" if ok else f"{n}: no such dead letter"
                      for n, ok in zip(numbers, found)))
 
-    return call(run, f"queue --requeue={','.join(map(str, numbers))}", done,
+    return call(lambda: _requeue_each(ctx.queues, numbers),
+                f"queue --requeue={','.join(map(str, numbers))}", done,
                 lambda e: say(f"Error: {e}"))
 
 
-def _all(results: list[Any]) -> Any:
-    """Chain the Deferreds (or plain values) of `results` into one list, in order."""
-    out: list[Any] = []
-    pending = list(results)
+def _requeue_each(queues: Any, numbers: list[int]) -> Any:
+    """Requeue the ids one after the other: the list of found flags (in a Deferred when the
+    queues answer with Deferreds)."""
+    found: list[bool] = []
 
-    def step(value: Any = None) -> Any:
-        while pending:
-            item = pending.pop(0)
-            if hasattr(item, "addCallback"):
-                return item.addCallback(lambda v: (out.append(v), step())[1])
-            out.append(item)
-        return out
+    def record(ok: object) -> Any:
+        found.append(bool(ok))
+        return step()
+
+    def step() -> Any:
+        while len(found) < len(numbers):
+            result = queues.requeue_dead(numbers[len(found)])
+            if hasattr(result, "addCallback"):
+                return result.addCallback(record)
+            found.append(bool(result))
+        return found
 
     return step()
 

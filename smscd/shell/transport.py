@@ -71,19 +71,26 @@ class ShellFactory(ServerFactory):
         return proto
 
 
+def _check_failed(failure: Failure) -> bool:
+    log.failure("operator check failed", failure)
+    return False
+
+
 class _Bootstrap(TelnetBootstrapProtocol):
     """conch's bootstrap, without logging a failure each time a client (`smscd shell`,
     a script) ignores or drops the option negotiation: that is allowed."""
 
     def connectionMade(self) -> None:
-        self.transport.negotiationMap[NAWS] = self.telnet_NAWS
-        self.transport.negotiationMap[LINEMODE] = self.telnet_LINEMODE
+        telnet: Any = self.transport
+        telnet.negotiationMap[NAWS] = self.telnet_NAWS
+        telnet.negotiationMap[LINEMODE] = self.telnet_LINEMODE
         for opt in (LINEMODE, NAWS, SGA):
-            self.transport.do(opt).addErrback(lambda _: None)
-        self.transport.will(ECHO).addErrback(lambda _: None)
-        self.protocol = self.protocolFactory(*self.protocolArgs, **self.protocolKwArgs)
-        self.protocol.factory = self.factory
-        self.protocol.makeConnection(self)
+            telnet.do(opt).addErrback(lambda _: None)
+        telnet.will(ECHO).addErrback(lambda _: None)
+        protocol: Any = self.protocolFactory(*self.protocolArgs, **self.protocolKwArgs)
+        protocol.factory = self.factory
+        self.protocol = protocol
+        protocol.makeConnection(self)
 
 
 class ShellProtocol(HistoricRecvLine):
@@ -194,7 +201,7 @@ class ShellProtocol(HistoricRecvLine):
             return
         self.busy = True
         d = maybeDeferred(verify, username, line.rstrip("\r\n"))
-        d.addErrback(lambda f: (log.failure("operator check failed", f), False)[1])
+        d.addErrback(_check_failed)
         d.addCallback(self._login_checked, username, keys)
 
     def _login_checked(self, ok: bool, username: str, keys: tuple[str, ...]) -> None:
