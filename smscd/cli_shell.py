@@ -22,7 +22,7 @@ import click
 
 from .config import ConfigError, default_config, load_config_file
 from .shell.client import BlockingShell, LoginRefused
-from .shell.operators import LOCAL_USER, Operators
+from .shell.operators import LOCAL_USER, OperatorError, Operators
 
 READ_TIMEOUT = 300.0          # a `load` of a big profile may take a while
 
@@ -36,8 +36,10 @@ READ_TIMEOUT = 300.0          # a `load` of a big profile may take a while
 @click.option("--user", "operator", metavar="NAME",
               help="Log in as this operator (asks for its password) instead of with the "
                    "daemon's local token.")
+@click.option("--set-password", "set_password", metavar="NAME",
+              help="Create operator NAME or change its password (asked twice), then exit.")
 def shell(command: str | None, config_file: str | None, data_dir: str | None,
-          port: int | None, operator: str | None) -> None:
+          port: int | None, operator: str | None, set_password: str | None) -> None:
     """Open the admin shell of the local daemon (jCli commands; `help` lists them)."""
     try:
         config = (load_config_file(config_file, os.environ) if config_file is not None
@@ -46,6 +48,9 @@ def shell(command: str | None, config_file: str | None, data_dir: str | None,
         _fail(e.problems, 2)
     if data_dir:
         config = dataclasses.replace(config, data_dir=Path(data_dir))
+    if set_password is not None:
+        _set_password(Operators(config.data_dir), set_password)
+        return
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(config.shell.host, config.shell.host)
     port = port or config.shell.port
     if operator is None:
@@ -84,6 +89,17 @@ def shell(command: str | None, config_file: str | None, data_dir: str | None,
         _fail([f"smscd shell: {e}"], 1)
     finally:
         sock.close()
+
+
+def _set_password(operators: Operators, name: str) -> None:
+    password = getpass.getpass(f"New password for operator {name}: ")
+    if getpass.getpass("Again: ") != password:
+        _fail(["the two passwords differ; nothing changed"], 2)
+    try:
+        operators.set_password(name, password)
+    except (OperatorError, OSError) as e:
+        _fail([str(e)], 2)
+    click.echo(f"operator {name!r}: password set (the daemon uses it at the next login)")
 
 
 def _interactive(client: BlockingShell, welcome: str) -> None:

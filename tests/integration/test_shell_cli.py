@@ -117,3 +117,14 @@ def test_nothing_listening_is_one_clear_line(tmp_path: Path) -> None:
     done = smscd("shell", "--config", str(cfg), "-c", "group -l")
     assert done.returncode == 1
     assert done.stderr.startswith("cannot reach the shell on 127.0.0.1:1:")
+
+
+def test_set_password_creates_an_operator(tmp_path: Path) -> None:
+    done = smscd("shell", "--data-dir", str(tmp_path), "--set-password", "night",
+                 stdin="pw1\npw1\n")
+    assert done.returncode == 0, done.stderr
+    assert Operators(tmp_path).verify("night", "pw1")
+    differ = smscd("shell", "--data-dir", str(tmp_path), "--set-password", "night",
+                   stdin="pw2\npw3\n")
+    assert differ.returncode == 2 and "nothing changed" in differ.stderr
+    assert Operators(tmp_path).verify("night", "pw1")
