@@ -26,7 +26,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, List, Mapping, Protocol, Sequence
 
 from twisted.internet.defer import Deferred
 
@@ -89,8 +89,9 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class SmppConnector:
-    """A vendor connector as provisioned; `started` is the wanted service state, kept
-    across restarts (Jasmin's `load` restarts connectors by their saved state)."""
+    """A vendor connector as provisioned: `spec` is its settings mapping (without
+    `started`); `started` is the wanted service state, kept across restarts (Jasmin's
+    `load` restarts connectors by their saved state)."""
     config: ConnectorConfig
     spec: Spec
     started: bool = False
@@ -160,7 +161,7 @@ class ConnectorControl(Protocol):
 # --- the facets -----------------------------------------------------------------------------
 
 class GroupsApi(Protocol):
-    def list(self) -> list[Any]:
+    def list(self) -> List[Any]:
         """GroupRecords, by gid."""
 
     def get(self, gid: str) -> Any:
@@ -180,7 +181,7 @@ class GroupsApi(Protocol):
 
 
 class UsersApi(Protocol):
-    def list(self, gid: str | None = None) -> list[Any]:
+    def list(self, gid: str | None = None) -> List[Any]:
         """UserRecords (all, or of group `gid`), by uid."""
 
     def get(self, uid: str) -> Any:
@@ -213,7 +214,7 @@ class UsersApi(Protocol):
 
 
 class FiltersApi(Protocol):
-    def list(self) -> list[Rule]:
+    def list(self) -> List[Rule]:
         """By fid."""
 
     def get(self, fid: str) -> Rule: ...
@@ -232,7 +233,7 @@ class FiltersApi(Protocol):
 class TableApi(Protocol):
     """MT routes, MO routes, MT interceptors or MO interceptors."""
 
-    def list(self) -> list[Rule]:
+    def list(self) -> List[Rule]:
         """Highest order first (evaluation order)."""
 
     def get(self, order: int) -> Rule: ...
@@ -251,7 +252,7 @@ class TableApi(Protocol):
 
 
 class SmppConnectorsApi(Protocol):
-    def list(self) -> list[SmppConnector]:
+    def list(self) -> List[SmppConnector]:
         """By cid."""
 
     def get(self, cid: str) -> SmppConnector: ...
@@ -273,11 +274,11 @@ class SmppConnectorsApi(Protocol):
 
     def status(self, cid: str) -> ConnectorStatus: ...
 
-    def statuses(self) -> list[ConnectorStatus]: ...
+    def statuses(self) -> List[ConnectorStatus]: ...
 
 
 class HttpConnectorsApi(Protocol):
-    def list(self) -> list[HttpConnectorConfig]: ...
+    def list(self) -> List[HttpConnectorConfig]: ...
 
     def get(self, cid: str) -> HttpConnectorConfig: ...
 
