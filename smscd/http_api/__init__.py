@@ -26,11 +26,12 @@ __all__ = ["http_api_site"]
 
 def http_api_site(pipeline: MtPipeline, users: Users, billing: Accounts, clock: Clock,
                   config: HttpApiConfig, *, max_parts: int = 255,
-                  verify: Verifier = verify_in_thread) -> Site:
+                  verify: Verifier = verify_in_thread, user_ttl: float = 1.0) -> Site:
     """The site to listen with (TCP4ServerEndpoint(reactor, config.port, interface=...))."""
     split = SplitMethod.SAR if config.long_content_split == "sar" else SplitMethod.UDH8
     api = HttpApi(pipeline=pipeline,
-                  auth=HttpAuthenticator(users, verify, PasswordCache(config.auth_cache_size)),
+                  auth=HttpAuthenticator(users, clock, verify,
+                                         PasswordCache(config.auth_cache_size), user_ttl),
                   billing=billing, builder=Builder(BuildSettings(split, max_parts)),
                   clock=clock)
     return site_for(api, config.max_body_size)

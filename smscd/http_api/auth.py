@@ -10,6 +10,10 @@ Rules:
 - Unknown user, wrong password, disabled user and disabled group are all one answer
   (None): HTTP 403 `Authentication failure for username:<u>` (Jasmin's words).
 - scrypt runs in the reactor's thread pool (`verify`), never on the reactor thread.
+- The user record (with its group's enabled flag) is reused for `user_ttl` seconds after
+  a successful login, instead of two store reads per request: a change to a user or its
+  group (password, disabled, credentials) reaches the HTTP API within `user_ttl`
+  (default 1 s; 0 reads the store every time). Only successes are reused.
 - The password never reaches a log line.
 """
 from __future__ import annotations
@@ -18,11 +22,12 @@ import hashlib
 import hmac
 import os
 from collections import OrderedDict
+from typing import Protocol
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 
 from smscd.smpp_auth import Verifier, verify_in_thread
-from smscd.stores.interfaces import UserRecord, Users
+from smscd.stores.interfaces import GroupRecord, UserRecord, Users
 
 
 class PasswordCache:
@@ -30,7 +35,7 @@ class PasswordCache:
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._key = os.urandom(32)
-        self._capacity = capacity
+        self.capacity = capacity
         self._seen: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
 
     def _digest(self, password: str) -> bytes:
@@ -49,19 +54,34 @@ class PasswordCache:
     def remember(self, username: str, password: str, password_hash: str) -> None:
         self._seen[username] = (self._digest(password), password_hash)
         self._seen.move_to_end(username)
-        if len(self._seen) > self._capacity:
+        if len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
 
 
+class Clock(Protocol):
+    def seconds(self) -> float: ...
+
+
 class HttpAuthenticator:
-    def __init__(self, users: Users, verify: Verifier = verify_in_thread,
-                 cache: PasswordCache | None = None) -> None:
+    def __init__(self, users: Users, clock: Clock, verify: Verifier = verify_in_thread,
+                 cache: PasswordCache | None = None, user_ttl: float = 1.0) -> None:
         self.users = users
+        self.clock = clock
         self.verify = verify
         self.cache = cache if cache is not None else PasswordCache()
+        self.user_ttl = user_ttl
+        self._recent: dict[str, tuple[float, UserRecord]] = {}
 
     def authenticate(self, username: str, password: str) -> Deferred[UserRecord | None]:
         """The user, or None when it may not use the API (see the rules)."""
+        recent = self._recent.get(username)
+        if recent is not None:
+            until, user = recent
+            if until > self.clock.seconds():
+                if self.cache.known(username, password, user.password_hash):
+                    return succeed(user)
+            else:
+                del self._recent[username]
         return self.users.get(username).addCallback(self._found, password)
 
     def _found(self, user: UserRecord | None, password: str
@@ -81,5 +101,13 @@ class HttpAuthenticator:
         return self._group_enabled(user)
 
     def _group_enabled(self, user: UserRecord) -> Deferred[UserRecord | None]:
-        return self.users.get_group(user.gid).addCallback(
-            lambda group: user if group is not None and group.enabled else None)
+        return self.users.get_group(user.gid).addCallback(self._group, user)
+
+    def _group(self, group: GroupRecord | None, user: UserRecord) -> UserRecord | None:
+        if group is None or not group.enabled:
+            return None
+        if self.user_ttl > 0:
+            if len(self._recent) >= self.cache.capacity:
+                self._recent.clear()
+            self._recent[user.username] = (self.clock.seconds() + self.user_ttl, user)
+        return user

@@ -62,7 +62,7 @@ class HttpApiSide:
         config = type(config)(host="127.0.0.1", port=0, max_body_size=max_body_size,
                               long_content_split="udh", auth_cache_size=100)
         self.site = http_api_site(self.pipeline, self.store.users, self.balances, reactor,
-                                  config, max_parts=10)
+                                  config, max_parts=10, user_ttl=0)
         self.port = reactor.listenTCP(0, self.site, interface="127.0.0.1")
         self.pool = HTTPConnectionPool(reactor, persistent=False)
         self.agent = Agent(reactor, pool=self.pool)

@@ -1,7 +1,13 @@
 """The HTTP login cache: what it remembers and when it forgets."""
 from __future__ import annotations
 
-from smscd.http_api.auth import PasswordCache
+from dataclasses import replace
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
+
+from smscd.http_api.auth import HttpAuthenticator, PasswordCache
+from smscd.stores.interfaces import GroupRecord, UserRecord
 
 
 def test_remembers_only_the_same_password_and_hash() -> None:
@@ -24,3 +30,39 @@ def test_is_bounded() -> None:
     for user in ("a", "b", "c"):
         cache.remember(user, "p", "h")
     assert not cache.known("a", "p", "h") and cache.known("c", "p", "h")
+
+
+class _Users:
+    """Counts store reads; one user in one group."""
+
+    def __init__(self) -> None:
+        self.user = UserRecord(uid="u", username="u", password_hash="h")
+        self.group = GroupRecord("default")
+        self.reads = 0
+
+    def get(self, username: str) -> Deferred[UserRecord | None]:
+        self.reads += 1
+        return succeed(self.user if username == "u" else None)
+
+    def get_group(self, gid: str) -> Deferred[GroupRecord]:
+        return succeed(self.group)
+
+
+def test_a_recent_login_is_reused_for_user_ttl_only() -> None:
+    """Within user_ttl the store is not read again; after it, a disabled user is seen."""
+    users, clock, verified = _Users(), Clock(), []
+
+    def verify(password: str, stored: str) -> Deferred[bool]:
+        verified.append(password)
+        return succeed(password == "pw")
+
+    auth = HttpAuthenticator(users, clock, verify, user_ttl=1.0)  # type: ignore[arg-type]
+    results: list[UserRecord | None] = []
+    for password in ("pw", "pw", "bad"):
+        auth.authenticate("u", password).addCallback(results.append)
+    assert [r is not None for r in results] == [True, True, False]
+    assert users.reads == 2 and verified == ["pw", "bad"]
+    users.user = replace(users.user, enabled=False)
+    clock.advance(1.0)
+    auth.authenticate("u", "pw").addCallback(results.append)
+    assert results[-1] is None

@@ -1,0 +1,143 @@
+"""Benchmark: Jasmin-compatible HTTP /send requests per second at concurrency 1, 10, 50.
+
+Two processes: the server (the real HTTP API, the real embedded SQLite store in a temporary
+directory, the demo-style user; each accepted message is logged and queued durably before
+its answer) and this load generator (plain asyncio, HTTP/1.1 keep-alive, one connection
+per concurrent client, GET /send as Jasmin's documentation shows).
+
+Until the daemon wires the shared MT pipeline (smscd/mt_pipeline.py), the server uses a
+store-only pipeline: route to one connector, `MessageLog.accept`, answer. So the figures
+cover HTTP parsing, validation, login (cached), message building and the durable accept,
+not credentials' routing tables, billing or interceptors.
+
+    python3 bench/http.py -n 20000                 # concurrency 1, 10, 50
+    python3 bench/http.py -n 20000 -c 50 --long    # 300-character messages (2 parts)
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path, and this file's name would
+# hide the standard library's `http` package: put the repository there instead.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)
+
+import argparse
+from decimal import Decimal
+import asyncio
+import json
+import subprocess
+import tempfile
+import time
+from urllib.parse import urlencode
+
+USER, PASSWORD = "bench", "benchpw"
+
+
+# --- the server child -----------------------------------------------------------------------
+
+def serve(data_dir: str) -> None:
+    from twisted.internet import asyncioreactor
+
+    asyncioreactor.install()
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred, succeed
+
+    from smscd.billing import Account
+    from smscd.config import default_config
+    from smscd.deliveries import mt_queue
+    from smscd.http_api import http_api_site
+    from smscd.message import Message
+    from smscd.mt_pipeline import Quote
+    from smscd.stores.interfaces import UserRecord
+    from smscd.stores.sqlite import SqliteStore
+    from smscd.submission import routed
+
+    store = SqliteStore.open(Path(data_dir) / "bench.sqlite3", reactor)
+
+    class StoreOnlyPipeline:
+        def submit(self, user: UserRecord, message: Message, channel: str) -> Deferred[str]:
+            message = routed(message, "bench")
+            return store.messages.accept(message, mt_queue("bench")).addCallback(
+                lambda _: message.id)
+
+        def quote(self, user: UserRecord, message: Message) -> Deferred[Quote]:
+            return succeed(Quote("bench", Decimal(0), len(message.parts), Decimal(0), "EUR"))
+
+    class Unlimited:
+        def account(self, uid: str) -> Account:
+            return Account(uid)
+
+    async def start() -> None:
+        await store.users.create(USER, PASSWORD)
+        site = http_api_site(StoreOnlyPipeline(), store.users, Unlimited(), reactor,
+                             default_config().http_api)
+        port = reactor.listenTCP(0, site, backlog=200, interface="127.0.0.1")
+        print(port.getHost().port, flush=True)
+
+    reactor.callWhenRunning(lambda: Deferred.fromCoroutine(start()))
+    reactor.run()
+
+
+# --- the load generator --------------------------------------------------------------------
+
+async def client(port: int, path: bytes, n: int, latencies: list[float]) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = b"GET " + path + b" HTTP/1.1\r\nHost: bench\r\n\r\n"
+    ok = 0
+    for _ in range(n):
+        start = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        body = await reader.readexactly(length)
+        latencies.append(time.perf_counter() - start)
+        ok += body.startswith(b"Success")
+    writer.close()
+    return ok
+
+
+async def level(port: int, path: bytes, total: int, concurrency: int) -> dict[str, float]:
+    latencies: list[float] = []
+    per = max(1, total // concurrency)
+    start = time.perf_counter()
+    oks = await asyncio.gather(*(client(port, path, per, latencies)
+                                 for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    done = len(latencies)
+    return {"concurrency": concurrency, "requests": done, "ok": sum(oks),
+            "req_per_s": round(done / elapsed), "p50_ms": round(latencies[done // 2] * 1e3, 2),
+            "p99_ms": round(latencies[int(done * 0.99) - 1] * 1e3, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", type=int, default=20000, help="requests per concurrency level")
+    ap.add_argument("-c", type=int, action="append", help="concurrency (repeatable)")
+    ap.add_argument("--long", action="store_true", help="300-character content (2 parts)")
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    content = "x" * 300 if args.long else "Hello from bench/http.py"
+    path = b"/send?" + urlencode({"username": USER, "password": PASSWORD, "to": "33600000000",
+                                  "content": content}).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = subprocess.Popen([sys.executable, __file__, "--serve", tmp],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert server.stdout is not None
+            port = int(server.stdout.readline())
+            asyncio.run(level(port, path, 200, 1))                 # warm: login cache, JIT-less
+            for c in args.c or [1, 10, 50]:
+                print(json.dumps(asyncio.run(level(port, path, args.n, c))), flush=True)
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
