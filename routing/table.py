@@ -166,22 +166,24 @@ class RouteTable:
         return [header] + [route.listing(order) for order, route, _ in self._entries]
 
 
+def order_problems(direction: str, order: object, route: Route) -> list[str]:
+    """Can `route` sit at `order` in a `direction` table? Problems name the field."""
+    if route.direction != direction:
+        return [f"type: {type(route).__name__} is not an {direction.upper()} route"]
+    if not isinstance(order, int) or isinstance(order, bool) or order < 0:
+        return [f"order: expected an integer >= 0, got {order!r}"]
+    if order == 0 and not route.is_default:
+        return ["order: 0 is reserved for the DefaultRoute"]
+    if order != 0 and route.is_default:
+        return [f"order: a DefaultRoute may only be at order 0, not {order}"]
+    return []
+
+
 def _problems(direction: str, routes: Mapping[int, Route]) -> list[str]:
     if direction not in (MT, MO):
         return [f"direction: expected {MT!r} or {MO!r}, got {direction!r}"]
-    p: list[str] = []
-    for order, route in routes.items():
-        if not isinstance(order, int) or isinstance(order, bool) or order < 0:
-            p.append(f"order {order!r}: route order must be an integer >= 0")
-            continue
-        if getattr(route, "direction", None) != direction:
-            p.append(f"order {order}: {type(route).__name__} is not an {direction.upper()} route")
-            continue
-        if order == 0 and not route.is_default:
-            p.append("order 0: reserved for the DefaultRoute")
-        elif order != 0 and route.is_default:
-            p.append(f"order {order}: a DefaultRoute may only be at order 0")
-    return p
+    return [f"routes[{order!r}].{p}" for order, route in routes.items()
+            for p in order_problems(direction, order, route)]
 
 
 def pick_route(table: RouteTable, r: Routable) -> tuple[int, Route] | None:

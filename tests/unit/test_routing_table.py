@@ -51,12 +51,12 @@ def test_validation_reports_every_problem_with_its_order() -> None:
         RouteTable(MT, {0: StaticMTRoute((T,), "c"), 5: DefaultRoute("d"), -1: DefaultRoute("x"),
                         7: StaticMORoute((T,), Target("store"))})
     assert e.value.problems == [
-        "order 0: reserved for the DefaultRoute",
-        "order 5: a DefaultRoute may only be at order 0",
-        "order -1: route order must be an integer >= 0",
-        "order 7: StaticMORoute is not an MT route",
+        "routes[0].order: 0 is reserved for the DefaultRoute",
+        "routes[5].order: a DefaultRoute may only be at order 0, not 5",
+        "routes[-1].order: expected an integer >= 0, got -1",
+        "routes[7].type: StaticMORoute is not an MT route",
     ]
-    with pytest.raises(RuleError, match="order True: route order must be an integer"):
+    with pytest.raises(RuleError, match=r"routes\[True\]\.order: expected an integer >= 0"):
         RouteTable(MT, {True: DefaultRoute("d")})   # type: ignore[dict-item]
     with pytest.raises(RuleError, match="direction: expected 'mt' or 'mo'"):
         RouteTable("sideways", {})
