@@ -16,6 +16,10 @@ Rules:
    completes at once and is not held, so it cannot be told from a resend.
 5. Cost per part is O(1) amortised: groups sit in arrival order in one OrderedDict,
    which is also deadline order, so expiry and eviction only look at the front.
+6. A group carries the caller's `tag` (given by the part that opens it, reported in
+   Completed/Expired, asked with `tag_of`): a name for this group only, so a caller that
+   keeps parts elsewhere (a database) never mixes them with a later message reusing the
+   same key, ref and total. `discard` takes back a part the caller could not keep.
 """
 from __future__ import annotations
 
@@ -115,6 +119,8 @@ class Completed:
     total: int
     body: bytes
     first_seen: float
+    tag: str = ""
+    parts: tuple[tuple[int, bytes], ...] = field(default=(), compare=False)  # (seq, body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,7 @@ class Expired:
     parts: tuple[tuple[int, bytes], ...]
     first_seen: float
     reason: Literal["timeout", "evicted"]
+    tag: str = ""
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -138,6 +145,7 @@ class Expired:
 class _Group:
     first_seen: float
     deadline: float
+    tag: str
     parts: dict[int, bytes] = field(default_factory=dict)
     size: int = 0
 
@@ -169,8 +177,9 @@ class Reassembler:
         return self._bytes
 
     def add(self, key: GroupKey, ref: int, total: int, seq: int, body: bytes,
-            now: float) -> Completed | None:
+            now: float, tag: str = "") -> Completed | None:
         """Store one part; return the whole message when this part completes it.
+        `tag` names the group if this part opens it (rule 6), and is ignored otherwise.
 
         Groups evicted to make room are reported by the next `expire` call, and
         `next_deadline` becomes `now` so the adapter makes that call at once.
@@ -183,8 +192,8 @@ class Reassembler:
         group = self._groups.get(gid)
         if group is None:
             if total == 1:
-                return Completed(key, ref, total, body, now)
-            group = _Group(now, now + self._timeout)
+                return Completed(key, ref, total, body, now, tag, ((1, body),))
+            group = _Group(now, now + self._timeout, tag)
             self._groups[gid] = group
         elif seq in group.parts:
             return None
@@ -194,10 +203,29 @@ class Reassembler:
         if len(group.parts) == total:
             del self._groups[gid]
             self._bytes -= group.size
-            joined = b"".join(group.parts[i] for i in range(1, total + 1))
-            return Completed(key, ref, total, joined, group.first_seen)
+            parts = tuple((i, group.parts[i]) for i in range(1, total + 1))
+            return Completed(key, ref, total, b"".join(b for _, b in parts), group.first_seen,
+                             group.tag, parts)
         self._make_room(now)
         return None
+
+    def tag_of(self, key: GroupKey, ref: int, total: int) -> str | None:
+        """The tag of the group a part with these values would join, None if none is held."""
+        group = self._groups.get((key, ref, total))
+        return None if group is None else group.tag
+
+    def discard(self, key: GroupKey, ref: int, total: int, seq: int, tag: str) -> bool:
+        """Take back part `seq` of the group tagged `tag`, if it is still held (rule 6)."""
+        gid = (key, ref, total)
+        group = self._groups.get(gid)
+        if group is None or group.tag != tag or seq not in group.parts:
+            return False
+        body = group.parts.pop(seq)
+        group.size -= len(body)
+        self._bytes -= len(body)
+        if not group.parts:
+            del self._groups[gid]
+        return True
 
     def _make_room(self, now: float) -> None:
         """Evict oldest groups while over either bound (rule 3)."""
@@ -234,4 +262,4 @@ def _expired(gid: _GroupId, group: _Group,
              reason: Literal["timeout", "evicted"]) -> Expired:
     key, ref, total = gid
     return Expired(key, ref, total, tuple(sorted(group.parts.items())),
-                   group.first_seen, reason)
+                   group.first_seen, reason, group.tag)

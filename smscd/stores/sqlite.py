@@ -27,6 +27,7 @@ from smscd.stores.interfaces import QueueEntry, StoreError
 from smscd.stores.schema import migrate
 from smscd.stores.sqlite_billing import SqliteBilling, load_billing
 from smscd.stores.sqlite_log import DEFAULT_RECENT, SqliteCorrelations, SqliteMessageLog
+from smscd.stores.sqlite_mo_parts import SqliteMoParts
 from smscd.stores.sqlite_provisioning import SqliteProvisioning
 from smscd.stores.sqlite_queues import DelayedCall, SqliteQueues
 from smscd.stores.sqlite_users import SqliteUsers
@@ -49,6 +50,7 @@ class SqliteStore:
     correlations: SqliteCorrelations
     users: SqliteUsers
     provisioning: SqliteProvisioning
+    mo_parts: SqliteMoParts
     billing: SqliteBilling
 
     def __init__(self, writer: GroupCommitWriter, reactor: StoreReactor, lock: IO[bytes],
@@ -67,6 +69,7 @@ class SqliteStore:
                                          recent)
         self.users = SqliteUsers(writer, reactor, reactor)
         self.provisioning = SqliteProvisioning(writer, reactor)
+        self.mo_parts = SqliteMoParts(writer, self.queues)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], reactor: StoreReactor, *,

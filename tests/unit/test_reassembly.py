@@ -238,3 +238,36 @@ def test_bounds_hold_and_nothing_is_lost(events: list[tuple[int, int, int, bytes
     for gone in r.expire(float("inf")):
         assert dict(gone.parts) == model.pop((gone.ref, gone.total))
     assert model == {} and r.next_deadline() is None and r.bytes_held == 0
+
+
+def test_the_opening_part_names_the_group() -> None:
+    """Breaks if a group's tag is not the one its first part gave (later parts cannot
+    rename it), is not reported when it completes or expires, or if a message reusing
+    the key, ref and total after completion is taken for the old group."""
+    r = Reassembler(timeout=10.0)
+    assert r.tag_of(KEY, 7, 2) is None
+    r.add(KEY, 7, 2, 1, b"a", now=0.0, tag="g1")
+    assert r.tag_of(KEY, 7, 2) == "g1" and r.tag_of(KEY, 7, 3) is None
+    done = r.add(KEY, 7, 2, 2, b"b", now=1.0, tag="other")
+    assert done is not None and done.tag == "g1" and done.parts == ((1, b"a"), (2, b"b"))
+    assert r.tag_of(KEY, 7, 2) is None
+    r.add(KEY, 7, 2, 2, b"c", now=2.0, tag="g2")
+    [gone] = r.expire(12.0)
+    assert (gone.tag, gone.parts) == ("g2", ((2, b"c"),))
+
+
+def test_discard_takes_back_one_part_of_the_named_group_only() -> None:
+    """Breaks if a part the caller could not keep still completes its group, if discard
+    touches a later group with the same key, or if the memory bound miscounts after it."""
+    r = Reassembler()
+    r.add(KEY, 7, 3, 1, b"aa", now=0.0, tag="g1")
+    r.add(KEY, 7, 3, 2, b"bb", now=0.0, tag="g1")
+    assert not r.discard(KEY, 7, 3, 2, "g0")
+    assert r.discard(KEY, 7, 3, 2, "g1") and not r.discard(KEY, 7, 3, 2, "g1")
+    assert r.bytes_held == 2
+    assert r.add(KEY, 7, 3, 3, b"cc", now=1.0) is None        # part 2 is missing again
+    done = r.add(KEY, 7, 3, 2, b"BB", now=2.0)
+    assert done is not None and done.body == b"aaBBcc"
+    r.add(KEY, 7, 3, 1, b"x", now=3.0, tag="g2")
+    assert r.discard(KEY, 7, 3, 1, "g2")
+    assert len(r) == 0 and r.bytes_held == 0 and r.next_deadline() is None
