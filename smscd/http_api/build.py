@@ -33,7 +33,7 @@ from smscd.smpp.split import (ReferenceAllocator, SplitMethod, TooManyParts, spl
                               split_text)
 from smscd.smpp import split
 from smscd.smpp.status import CommandStatus
-from smscd.smpp.tlv import STANDARD_TLVS
+from smscd.smpp.tlv import STANDARD_TLVS, Tlv
 
 from .params import bad_request, hex_octets
 
@@ -127,7 +127,7 @@ def _has_escapes(text: str) -> bool:
 
 
 def _part(p: split.Part) -> Part:
-    tlvs = ()
+    tlvs: tuple[Tlv, ...] = ()
     if p.sar is not None:
         ref, total, seq = p.sar
         make = STANDARD_TLVS.make

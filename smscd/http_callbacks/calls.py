@@ -1,4 +1,4 @@
-# tests: tests/unit/test_http_callbacks.py
+# tests: tests/unit/test_http_callback_calls.py
 """One outbound HTTP callback as data: where, how, what; and the acknowledgement contract.
 
 Rules:

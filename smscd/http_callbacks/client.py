@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from base64 import b64encode
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from twisted.internet.defer import Deferred
@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, ResponseDone
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IResponse
+from twisted.web.iweb import IBodyProducer, IResponse
 
 from smscd import __version__
 
@@ -88,20 +88,20 @@ class CallbackClient:
             token = b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode("ascii")
             h.setRawHeaders("Authorization", [f"Basic {token}"])
         body = call.body()
-        producer = None
+        producer: IBodyProducer | None = None
         if body is not None:
             h.setRawHeaders("Content-Type", ["application/x-www-form-urlencoded"])
-            producer = FileBodyProducer(BytesIO(body))
+            producer = cast(IBodyProducer, FileBodyProducer(BytesIO(body)))
         url = quote(call.target(), safe=_URL_SAFE).encode("ascii")
         agent = self._agent(connect_timeout or self.connect_timeout)
-        d = agent.request(call.method.encode("ascii"), url, h, producer)
+        d: Deferred[Any] = agent.request(call.method.encode("ascii"), url, h, producer)
         d.addCallback(self._read)
         d.addTimeout(timeout or self.timeout, self.reactor)
-        return d
+        return cast("Deferred[tuple[int, bytes]]", d)
 
     def _read(self, response: IResponse) -> Deferred[tuple[int, bytes]]:
         body = _FirstOctets()
-        response.deliverBody(body)
+        response.deliverBody(body)  # type: ignore[call-arg,misc]
         return body.done.addCallback(lambda body: (response.code, body))
 
     def close(self) -> Deferred[None]:

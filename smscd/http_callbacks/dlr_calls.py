@@ -1,4 +1,4 @@
-# tests: tests/unit/test_http_callbacks.py
+# tests: tests/unit/test_http_callback_calls.py
 """Which receipt callbacks a message sent over HTTP gets, with Jasmin's parameters.
 
 Rules (../shared/reference/jasmin.md §4.5; the message's `extra` from http_api/build.py):
