@@ -111,12 +111,21 @@ class Dispatcher:
 
     # -- MO -------------------------------------------------------------------------------
     def inbound(self, mo: InboundMessage) -> Deferred[None]:
+        p = self.inbound_publication(mo)
+        d = self.queues.publish(p.queue, p.key, p.payload, p.obj, expires_at=p.expires_at)
+        if p.queue == UNROUTED_MO:
+            return d.addCallback(self._unclaimed_stored)
+        return d.addCallback(lambda _: None)
+
+    def inbound_publication(self, mo: InboundMessage) -> Publication:
+        """What `inbound` publishes, for a caller that publishes it together with its own
+        change (the last part of a long MO deletes the kept parts in the same commit); an
+        unclaimed one goes to mo:unrouted, where the `start()` watcher takes it."""
         item = DeliverItem(MO, mo.id, mo_pdu(mo))
         user = self.mo_rules.user_for(mo.destination.addr)
         if user is not None:
-            return self._publish(user, f"mo:{mo.id}", item, self.mo_expiry)
-        d = self.queues.publish(UNROUTED_MO, f"mo:{mo.id}", dump_item(item), item)
-        return d.addCallback(self._unclaimed_stored)
+            return self._publication(user, f"mo:{mo.id}", item, self.mo_expiry)
+        return Publication(UNROUTED_MO, f"mo:{mo.id}", dump_item(item), item)
 
     def _unclaimed_stored(self, _: int) -> Deferred[None]:
         self._route_unrouted()        # no-op if the watcher took it already
