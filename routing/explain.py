@@ -24,14 +24,12 @@ from .filters import (AnyOfFilter, ConnectorFilter, DataCodingFilter, DateInterv
                       ShortMessageFilter, SourceAddrFilter, TagFilter, TimeIntervalFilter,
                       UserFilter)
 from .routable import MT, Routable
-from .routes import (DefaultMORoute, FailoverMORoute, RandomRoundrobinMORoute, Route,
-                     StaticMORoute, Target)
+from .routes import MO_ROUTE_CLASSES, Route, Target
 from .selection import RoundRobinCursor, candidates, target_candidates
 from .table import RouteTable
 
 Choice = Union[str, Target]
 _SHOWN_CONTENT = 40
-_MO_ROUTES = (DefaultMORoute, StaticMORoute, RandomRoundrobinMORoute, FailoverMORoute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +88,7 @@ class RouteExplanation:
 
 
 def _route_line(route: Route) -> str:
-    if isinstance(route, _MO_ROUTES):
+    if isinstance(route, MO_ROUTE_CLASSES):
         return f"{route.type_name} to {', '.join(t.describe() for t in route.targets)}"
     rate = "NOT RATED" if route.rate == 0 else f"rated {route.rate}"
     return f"{route.type_name} to {', '.join(map(_name, route.connectors))}, {rate}"
@@ -157,7 +155,7 @@ def explain_route(table: RouteTable, r: Routable, is_up: Callable[[Any], bool],
             cur = cursor.copy()
             items: tuple[Choice, ...]
             chosen: tuple[Choice, ...]
-            if isinstance(route, _MO_ROUTES):
+            if isinstance(route, MO_ROUTE_CLASSES):
                 items, chosen = route.targets, tuple(target_candidates(route, is_up, cur))
             else:
                 items, chosen = route.connectors, tuple(candidates(route, is_up, cur))

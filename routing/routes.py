@@ -258,6 +258,9 @@ class FailoverMORoute(_MORoute):
 MTRoute = Union[DefaultRoute, StaticMTRoute, RandomRoundrobinMTRoute, FailoverMTRoute]
 MORoute = Union[DefaultMORoute, StaticMORoute, RandomRoundrobinMORoute, FailoverMORoute]
 Route = Union[MTRoute, MORoute]
+# for isinstance(route, MO_ROUTE_CLASSES), which type checkers narrow
+MT_ROUTE_CLASSES = (DefaultRoute, StaticMTRoute, RandomRoundrobinMTRoute, FailoverMTRoute)
+MO_ROUTE_CLASSES = (DefaultMORoute, StaticMORoute, RandomRoundrobinMORoute, FailoverMORoute)
 
 MT_ROUTE_TYPES: dict[str, type[MTRoute]] = {
     "DefaultRoute": DefaultRoute, "StaticMTRoute": StaticMTRoute,
