@@ -66,9 +66,9 @@ def read_only(path: Path) -> sqlite3.Connection:
 
 
 def export(path: Path, since: float, until: float, uid: str | None, out: IO[str]) -> int:
-    from smscd.stores.sqlite_billing import read_records     # Twisted: only when needed
+    from smscd.stores.sqlite_billing import iter_records     # Twisted: only when needed
     with closing(read_only(path)) as conn:
-        return write_csv(read_records(since, until, uid, conn), out)
+        return write_csv(iter_records(since, until, uid, conn), out)
 
 
 def balance_lines(path: Path, uid: str, currency: str) -> list[str]:

@@ -31,7 +31,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
@@ -338,13 +338,21 @@ def read_record(message_id: str, conn: sqlite3.Connection) -> BillingRecord | No
 
 def read_records(since: float, until: float, uid: str | None,
                  conn: sqlite3.Connection) -> list[BillingRecord]:
+    return list(iter_records(since, until, uid, conn))
+
+
+def iter_records(since: float, until: float, uid: str | None,
+                 conn: sqlite3.Connection) -> Iterator[BillingRecord]:
+    """Records created in [since, until), oldest first, read as they are consumed (an
+    export of a busy month does not sit in memory)."""
     sql = (f"SELECT {_RECORD_COLUMNS} FROM billing_records "
            "WHERE created_at >= ? AND created_at < ?")
     args: tuple[Any, ...] = (since, until)
     if uid is not None:
         sql += " AND uid = ?"
         args += (uid,)
-    return [_record_of(row) for row in conn.execute(sql + " ORDER BY created_at, rowid", args)]
+    for row in conn.execute(sql + " ORDER BY created_at, rowid", args):
+        yield _record_of(row)
 
 
 def read_account(uid: str, conn: sqlite3.Connection) -> Account:
