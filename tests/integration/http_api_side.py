@@ -29,12 +29,18 @@ from smscd.stores.sqlite import SqliteStore
 class FakePipeline:
     """Accepts everything (or refuses with `refusal`); `submitted` is what it was given."""
     submitted: list[tuple[str, Message, str]] = field(default_factory=list)
-    refusal: Refused | None = None
+    refusal: Exception | None = None
     rate: Decimal = Decimal("0.02")
+    hold: Deferred[None] | None = None         # submissions wait for it when set
+    reached: Deferred[None] = field(default_factory=Deferred)   # fired by a held submission
 
     def submit(self, user: UserRecord, message: Message, channel: str) -> Deferred[str]:
         if self.refusal is not None:
             return fail(self.refusal)
+        if self.hold is not None:
+            self.submitted.append((user.uid, message, channel))
+            self.reached.callback(None)
+            return self.hold.addCallback(lambda _: message.id)
         self.submitted.append((user.uid, message, channel))
         return succeed(message.id)
 

@@ -7,6 +7,8 @@ from typing import Any, AsyncIterator
 
 import pytest
 import pytest_twisted
+from twisted.internet.defer import Deferred
+from twisted.web.client import ResponseNeverReceived
 
 from smscd.credentials import MtAuthorizations, MtCredential, set_mt
 from smscd.mt_pipeline import Refused
@@ -303,3 +305,26 @@ def test_authorizations_table_covers_jasmin() -> None:
             "priority", "validity_period", "hex_content", "schedule_delivery_time",
             "http_rate", "http_balance"}
     assert keys <= set(MtAuthorizations.__dataclass_fields__)
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_unexpected_failure_is_a_500_without_details(side: HttpApiSide) -> None:
+    """A store failure behind the pipeline: 500, and no exception text to the client."""
+    side.pipeline.refusal = RuntimeError("disk on fire at /var/lib/secret")
+    assert await side.get("/send", **GOOD) == (500, 'Error "Unknown error: internal error"')
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_client_gone_before_the_answer_breaks_nothing(side: HttpApiSide) -> None:
+    """The pipeline answers after the client hung up: nothing is written, nothing fails,
+    and the server keeps serving."""
+    side.pipeline.hold = Deferred()
+    request = Deferred.fromCoroutine(side.get("/send", **GOOD))
+    await side.pipeline.reached
+    request.cancel()                            # the client hangs up
+    with pytest.raises(ResponseNeverReceived):
+        await request
+    side.pipeline.hold.callback(None)
+    side.pipeline.hold = None
+    assert (await side.get("/send", **GOOD))[0] == 200
+
