@@ -158,6 +158,7 @@ async def test_default_source_is_applied_and_stored(gw: Gateway) -> None:
     proto = await gw.bind()
     empty = await proto.request(submit(source_addr=""))
     given = await proto.request(submit(source_addr="SHOP"))
+    assert isinstance(empty, P.SubmitSmResp) and isinstance(given, P.SubmitSmResp)
     assert empty.command_status == given.command_status == S.ESME_ROK
     first = await gw.store.messages.get(empty.message_id, "alice")
     second = await gw.store.messages.get(given.message_id, "alice")
