@@ -421,3 +421,71 @@ async def test_route_tester(harness: Harness) -> None:
         with pytest.raises(InvalidValue) as e:
             s.test_mt_route(bad)
         assert e.value.field == field
+
+
+# --- interceptors, composite filters, MO routes, concurrency ---------------------------------------
+
+@pytest_twisted.ensureDeferred
+async def test_interceptor_tables(harness: Harness) -> None:
+    """Breaks if interceptor tables are not managed like route tables, or a filter used only
+    by an interceptor can be removed."""
+    s = await harness.open()
+    await s.filters.add(F33)
+    rule = await s.mo_interceptors.add({"order": 7, "type": "StaticMOInterceptor",
+                                        "filters": ["f33"],
+                                        "actions": [{"action": "add_tags", "tags": ["x"]}]})
+    assert rule.key == 7 and s.snapshot.mo_interceptors.get(7) is rule.obj
+    e = await failure(s.filters.remove("f33"))
+    assert isinstance(e, InUse) and e.users == ("mo_interceptor 7",)
+    e = await failure(s.mo_interceptors.add({"order": 8, "type": "StaticMTInterceptor",
+                                             "filters": ["f33"],
+                                             "actions": [{"action": "add_tags", "tags": ["x"]}]}))
+    assert isinstance(e, InvalidValue) and e.field == "type"
+    await s.mo_interceptors.update(7, {"actions": [{"action": "remove_tags", "tags": ["x"]}]})
+    assert s.mo_interceptors.get(7).spec["actions"] == [{"action": "remove_tags",
+                                                         "tags": ["x"]}]
+    assert await s.mo_interceptors.flush() == 1
+    await s.filters.remove("f33")
+
+
+@pytest_twisted.ensureDeferred
+async def test_composite_filters_and_mo_routes(harness: Harness) -> None:
+    """Breaks if a member of an AnyOf filter can be removed under it, or MO routes cannot
+    reach users, HTTP connectors and storage."""
+    s = await harness.open()
+    await s.groups.add("g1")
+    await s.users.add({"uid": "u1", "gid": "g1", "username": "alice", "password": "pw"})
+    await s.http_connectors.add(HTTP)
+    await s.filters.add(F33)
+    await s.filters.add({"fid": "f44", "type": "DestinationAddrFilter",
+                         "destination_addr": "^44"})
+    await s.filters.add({"fid": "eu", "type": "AnyOfFilter", "filters": ["f33", "f44"]})
+    e = await failure(s.filters.remove("f44"))
+    assert isinstance(e, InUse) and e.users == ("filter eu",)
+    rule = await s.mo_routes.add({"order": 5, "type": "FailoverMORoute", "filters": ["eu"],
+                                  "targets": ["smpps(alice)", "http(http-01)", "store"]})
+    assert [t.describe() for t in rule.obj.targets] == ["smpps(alice)", "http(http-01)",
+                                                       "store"]
+    e = await failure(s.users.remove("u1"))
+    assert isinstance(e, InUse) and e.users == ("mo_route 5",)
+    e = await failure(s.mo_routes.add({"order": 6, "type": "StaticMORoute", "filters": ["eu"],
+                                       "target": "smpps(nobody)"}))
+    assert isinstance(e, InvalidValue) and e.message == "target: no user 'nobody'"
+    test = s.test_mo_route({"destination_addr": "4412"})
+    assert "  target: smpps(alice)" in test.lines
+
+
+@pytest_twisted.ensureDeferred
+async def test_concurrent_changes_are_checked_one_after_the_other(harness: Harness) -> None:
+    """Breaks if two changes issued together are both checked against the state before
+    either: the second add of one fid must fail, and a route added together with the
+    removal of its filter must not leave a dangling reference."""
+    s = await harness.open()
+    await s.smpp_connectors.add(CONNECTOR)
+    first, second = s.filters.add(F33), s.filters.add(F33)
+    await first
+    assert isinstance(await failure(second), AlreadyExists)
+    add, remove = s.mt_routes.add(STATIC_MT), s.filters.remove("f33")
+    await add
+    assert isinstance(await failure(remove), InUse)
+    assert s.snapshot.mt_routes.get(10).filters == (s.snapshot.filters["f33"],)
