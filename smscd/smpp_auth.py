@@ -1,4 +1,4 @@
-# tests: tests/integration/test_smpp_server.py
+# tests: tests/integration/test_smpp_server.py, tests/integration/test_smpp_credentials.py
 """Who may bind: user lookup, password, lockout, user and group enabled, the user's SMPP
 server credential (bind authorization, allowed IP networks, maximum simultaneous binds).
 

@@ -1,4 +1,4 @@
-# tests: tests/integration/test_smpp_server.py
+# tests: tests/integration/test_smpp_server.py, tests/integration/test_smpp_credentials.py
 """The customer-facing SMPP server (SMSC role): one handler per connection.
 
 Rules:
