@@ -4,7 +4,13 @@ settles what a crash left held, and concurrent submits never spend the same mone
 Time comes from a `task.Clock`; tests wait on Deferreds, never on sleeps."""
 from __future__ import annotations
 
+import os
+import select
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -363,3 +369,51 @@ async def test_records_are_read_per_period_and_per_user(stores: Stores,
     alice = await store.billing.records(T0, T0 + 121, uid="alice")
     assert [r.message_id for r in alice] == [first.id, last.id]
     assert [r.uid for r in await store.billing.records(T0 + 1, T0 + 120)] == ["bob"]
+
+
+# --- kill -9 ---------------------------------------------------------------------------------
+
+CHILD = Path(__file__).with_name("billing_crash_child.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def read_line(proc: subprocess.Popen[str], deadline: float) -> str:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+    assert ready, "the child stopped printing"
+    return proc.stdout.readline()
+
+
+@pytest_twisted.ensureDeferred
+async def test_kill_9_loses_no_charge_and_makes_no_orphan(tmp_path: Path) -> None:
+    """Breaks if a crash mid-traffic loses a charge the customer was answered for, keeps a
+    hold without its message, or leaves the durable balance out of step with the records
+    (balance = funded - what the records still take, to the last cent)."""
+    path = tmp_path / "smscd.sqlite3"
+    proc = subprocess.Popen([sys.executable, str(CHILD), str(path)], stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 60
+    try:
+        assert read_line(proc, deadline) == "open\n"
+        confirmed = [read_line(proc, deadline).strip() for _ in range(150)]
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        rest, _ = proc.communicate(timeout=30)
+    confirmed += rest.split()
+    assert proc.returncode == -signal.SIGKILL
+    with sqlite3.connect(path) as conn:
+        charged = conn.execute("SELECT amount, released FROM billing_records").fetchall()
+        orphans = conn.execute("SELECT count(*) FROM billing_records WHERE message_id NOT IN "
+                               "(SELECT id FROM messages)").fetchone()[0]
+        recorded = {i for (i,) in conn.execute("SELECT message_id FROM billing_records")}
+    assert orphans == 0 and set(confirmed) <= recorded
+    taken = sum(D(amount) - D(released) for amount, released in charged)
+    sms_taken = sum(1 for amount, released in charged if D(released) == 0)
+    store = SqliteStore.open(path, reactor)
+    try:
+        account = store.billing.account("payer")
+    finally:
+        await store.close()
+    assert account.balance == D(1000) - taken
+    assert account.sms_count == 1_000_000 - sms_taken
