@@ -80,7 +80,7 @@ class SqliteBilling:
         # Channels with billing off (Jasmin's billing_feature=False): "smpp", "http". Any
         # other channel is billed, so a new ingress cannot be free by mistake.
         self.unbilled_channels = frozenset(unbilled_channels)
-        self._fold_every = fold_every
+        self.fold_every = fold_every
         self._journal_rows = 0
 
     # --- accounts ------------------------------------------------------------------------
@@ -269,7 +269,7 @@ class SqliteBilling:
     # --- journal -------------------------------------------------------------------------
     def _count_journal(self) -> None:
         self._journal_rows += 1
-        if self._journal_rows >= self._fold_every:
+        if self._journal_rows >= self.fold_every:
             self.fold()
 
     def fold(self) -> Deferred[int]:

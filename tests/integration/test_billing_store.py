@@ -354,6 +354,22 @@ async def test_the_journal_folds_without_changing_balances(stores: Stores,
 
 
 @pytest_twisted.ensureDeferred
+async def test_the_journal_folds_itself_every_few_rows(stores: Stores,
+                                                       store: SqliteStore) -> None:
+    """Breaks if the journal grows without bound on a busy day, or if the automatic fold
+    (which runs among accepts in the same batches) loses a delta."""
+    store.billing.fold_every = 4
+    await store.billing.set_balance("alice", "5")
+    for _ in range(10):
+        await submit(store, message())
+    await store.billing.record("barrier")
+    assert journal_rows(stores.path) < 4
+    assert store.billing.account("alice").balance == D("4.00")
+    store = await stores.reopen(store)
+    assert store.billing.account("alice").balance == D("4.00")
+
+
+@pytest_twisted.ensureDeferred
 async def test_records_are_read_per_period_and_per_user(stores: Stores,
                                                         store: SqliteStore) -> None:
     """Breaks if an export shows another user's records or misses the period's bounds."""
