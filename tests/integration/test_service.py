@@ -15,7 +15,7 @@ from routing.filters import DestinationAddrFilter
 from smscd.passwords import hash_password, verify_password
 from smscd.service.api import (AlreadyExists, ConnectorStatus, InUse, InvalidValue, NotFound,
                                RoutingSnapshot, WrongState)
-from smscd.service.service import ProvisioningService, open_service
+from smscd.service.service import ProvisioningService, open_service, thread_hasher
 from smscd.stores.sqlite import SqliteStore
 
 CONNECTOR = {"id": "vendor-a", "hosts": ["127.0.0.1:2776"], "system_id": "acct",
@@ -423,7 +423,7 @@ async def test_route_tester(harness: Harness) -> None:
         assert e.value.field == field
 
 
-# --- interceptors, composite filters, MO routes, concurrency ---------------------------------------
+# --- interceptors, composite filters, MO routes, concurrency -------------------------------
 
 @pytest_twisted.ensureDeferred
 async def test_interceptor_tables(harness: Harness) -> None:
@@ -489,3 +489,39 @@ async def test_concurrent_changes_are_checked_one_after_the_other(harness: Harne
     await add
     assert isinstance(await failure(remove), InUse)
     assert s.snapshot.mt_routes.get(10).filters == (s.snapshot.filters["f33"],)
+
+
+@pytest_twisted.ensureDeferred
+async def test_import_fails_whole_when_the_store_fails(harness: Harness,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Breaks if users and documents of an import are not one store op: here the users part
+    fails after writing, and neither the old documents nor the old users may be lost."""
+    s = await harness.open()
+    await routed(s)
+    await s.groups.add("g1")
+    await s.users.add({"uid": "u1", "gid": "g1", "username": "alice", "password": "pw"})
+    exported = s.export_profile()
+
+    def broken(groups: Any, users: Any, now: float) -> Any:
+        def op(conn: Any) -> None:
+            conn.execute("DELETE FROM users")
+            raise RuntimeError("disk on fire")
+        return op
+    monkeypatch.setattr("smscd.service.profile_io.replace_all_op", broken)
+    e = await failure(s.import_profile("version: 2\ngroups: [{gid: other}]\n"))
+    assert isinstance(e, RuntimeError)
+    assert s.export_profile() == exported
+    s = await harness.reopen()
+    assert s.export_profile() == exported
+
+
+@pytest_twisted.ensureDeferred
+async def test_thread_hasher_and_first_start(harness: Harness) -> None:
+    """Breaks if the daemon's hasher does not give a verifiable scrypt hash, or a fresh
+    store is not seen as a first start."""
+    s = await harness.open()
+    assert s.is_empty
+    hashed = await thread_hasher(reactor)("pw")
+    assert verify_password("pw", hashed)
+    await s.http_connectors.add(HTTP)
+    assert not s.is_empty
