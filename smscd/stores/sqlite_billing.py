@@ -23,6 +23,9 @@ Theory of operation:
   success state) is captured; a part failed for good before a vendor took it, or left
   unsent by a message no longer queued (expired, dead-lettered), is released. So a crash
   between the vendor's answer and the capture loses nothing.
+- A released part stays released: a dead letter an operator requeues after its hold was
+  released, or a refused part resent after a restart, goes out unbilled (never charged
+  twice, never charged after a refund).
 - Every timestamp comes from the injected clock.
 """
 from __future__ import annotations
