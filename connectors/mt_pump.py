@@ -19,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 from typing import Any, Callable, Protocol
 
 from twisted.internet.defer import CancelledError, Deferred
@@ -62,8 +63,7 @@ class MtPump:
         self.settler = EntrySettler(cfg, queues, messages, correlations, deliveries, clock,
                                     self._job_done, memory, billing)
         if billing is not None:
-            queues.on_expired(self.queue, lambda entries: [billing.message_failed(e.key)
-                                                           for e in entries])
+            queues.on_expired(self.queue, partial(_release_expired, billing))
         self.stats = self.settler.stats
         self.meter = self.settler.meter
         self.sessions: list[Sender] = []
@@ -256,6 +256,11 @@ class MtPump:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+
+
+def _release_expired(billing: PartHooks, entries: list[QueueEntry]) -> None:
+    for entry in entries:                    # the key of an MT entry is our message id
+        billing.message_failed(entry.key)
 
 
 def _window_free(sender: Sender) -> int:
