@@ -154,8 +154,8 @@ class ConnectorControl(Protocol):
     def connector_status(self, cid: str) -> ConnectorStatus:
         """Live status of connector `cid` (a stopped one: ConnectorStatus(cid))."""
 
-    def unbind_user(self, username: str) -> int:
-        """Unbind every SMPP bind of `username`; the number of binds closed."""
+    def unbind_user(self, uid: str) -> int:
+        """Unbind every SMPP bind of user `uid` (BindRegistry's key); the number closed."""
 
 
 # --- the facets -----------------------------------------------------------------------------

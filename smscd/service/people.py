@@ -189,14 +189,14 @@ class UsersFacet:
 
     @_deferred
     def smpp_unbind(self, uid: str) -> Deferred[int]:
-        return maybeDeferred(self._service.control.unbind_user, self.get(uid).username)
+        return maybeDeferred(self._service.control.unbind_user, self.get(uid).uid)
 
     @_deferred
     def smpp_ban(self, uid: str) -> Deferred[int]:
         cred = self.get(uid).smpps_credential
         banned = replace(cred, authorization=replace(cred.authorization, bind=False))
         d = self.update(uid, {"smpps_credential": banned})
-        return d.addCallback(lambda user: self._service.control.unbind_user(user.username))
+        return d.addCallback(lambda user: self._service.control.unbind_user(user.uid))
 
 
 def _checked(spec: Any, allowed: frozenset[str]) -> dict[str, Any]:

@@ -43,8 +43,8 @@ class FakeControl:
         return ConnectorStatus(cid, "started" if binds else "stopped",
                                "BOUND_TRX" if binds else "NONE", binds=binds)
 
-    def unbind_user(self, username: str) -> int:
-        self.unbound.append(username)
+    def unbind_user(self, uid: str) -> int:
+        self.unbound.append(uid)
         return 2
 
 
