@@ -27,9 +27,11 @@ import argparse
 from decimal import Decimal
 import asyncio
 import json
+import os
 import subprocess
 import tempfile
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 USER, PASSWORD = "bench", "benchpw"
@@ -98,7 +100,7 @@ async def client(port: int, path: bytes, n: int, latencies: list[float]) -> int:
     return ok
 
 
-async def level(port: int, path: bytes, total: int, concurrency: int) -> dict[str, float]:
+async def level(port: int, path: bytes, total: int, concurrency: int) -> dict[str, Any]:
     latencies: list[float] = []
     per = max(1, total // concurrency)
     start = time.perf_counter()
@@ -110,6 +112,12 @@ async def level(port: int, path: bytes, total: int, concurrency: int) -> dict[st
     return {"concurrency": concurrency, "requests": done, "ok": sum(oks),
             "req_per_s": round(done / elapsed), "p50_ms": round(latencies[done // 2] * 1e3, 2),
             "p99_ms": round(latencies[int(done * 0.99) - 1] * 1e3, 2)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), to report CPU per request."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -133,7 +141,11 @@ def main() -> None:
             port = int(server.stdout.readline())
             asyncio.run(level(port, path, 200, 1))                 # warm: login cache, JIT-less
             for c in args.c or [1, 10, 50]:
-                print(json.dumps(asyncio.run(level(port, path, args.n, c))), flush=True)
+                before = cpu_seconds(server.pid)
+                result = asyncio.run(level(port, path, args.n, c))
+                used = cpu_seconds(server.pid) - before
+                result["server_cpu_us_per_req"] = round(used / result["requests"] * 1e6)
+                print(json.dumps(result), flush=True)
         finally:
             server.terminate()
             server.wait()
