@@ -16,7 +16,9 @@ from twisted.web import server
 from twisted.web.resource import Resource
 
 from connectors.conditions import Conditions
+from smscd.config import default_config
 from smscd.customer_delivery import RetryPolicy
+from smscd.http_callbacks import HttpCallbacks
 from smscd.deliveries import InboundMessage, mt_queue
 from smscd.http_callbacks.client import CallbackClient
 from smscd.http_callbacks.dlr import DlrCallbacks
@@ -276,3 +278,16 @@ async def test_mo_not_acknowledged_fails_for_the_router(side: Side) -> None:
     side.receiver.hang = True
     with pytest.raises(MoCallbackFailed, match="no answer"):
         await MoHttpDelivery(side.client).deliver(_mo(b"hi", 0), cfg)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_daemons_bundle_from_settings(side: Side) -> None:
+    """HttpCallbacks from the default settings: hooks, sender and MO share one client."""
+    callbacks = HttpCallbacks(reactor, side.store.queues, default_config().http_callbacks)
+    callbacks.start()
+    await callbacks.dlr.part_accepted(_message(side.url, 1), 0, "c1")
+    await callbacks.sender.until(lambda s: s.delivered == 1)
+    cfg = http_connector_from_mapping({"id": "web1", "url": side.url})
+    await callbacks.mo.deliver(_mo(b"hi", 0), cfg)
+    await callbacks.stop()
+    assert [p["id"] for _, p, _ in side.receiver.got] == ["m1", "mo1"]
