@@ -11,10 +11,11 @@ Rules:
 - The table is immutable: `with_route` / `without_route` build a new one, so a reader
   holding the old table never sees half a change.
 
-Theory of operation (the index): each route gets at most one necessary condition that
-can be looked up in a dict: the literal prefixes of a DestinationAddrFilter regex
-(routing/prefixes.py), else a UserFilter, ConnectorFilter, GroupFilter or TagFilter value;
-an AnyOfFilter whose members all give conditions of one kind gives their union. A route
+Theory of operation (the index): each route is filed under at most one necessary condition
+that can be looked up in a dict: the literal prefixes of a DestinationAddrFilter or
+SourceAddrFilter regex (routing/prefixes.py), or a UserFilter, ConnectorFilter, GroupFilter
+or TagFilter value; an AnyOfFilter whose members all give conditions of one kind gives
+their union. Of several, the one shared by the fewest routes is used. A route
 that cannot match unless its condition holds is only evaluated when the message meets the
 condition; routes with no condition are always evaluated. For one message, the candidates
 (positions in evaluation order) from each lookup are merged and sorted and their filters
@@ -28,26 +29,31 @@ from typing import Callable, Iterator, Mapping
 
 from .errors import RuleError
 from .filters import (AnyOfFilter, ConnectorFilter, DestinationAddrFilter, Filter, GroupFilter,
-                      TagFilter, UserFilter)
+                      SourceAddrFilter, TagFilter, UserFilter)
 from .prefixes import literal_prefixes
 from .routable import MO, MT, Routable
 from .routes import MO_HEADER, MT_HEADER, Route
 
 DEST = "dest"
+SOURCE = "source"
 USER = "user"
 CONNECTOR = "connector"
 GROUP = "group"
 TAG = "tag"
-_PREFERENCE = (DEST, USER, CONNECTOR, GROUP, TAG)
+_KINDS = (DEST, SOURCE, USER, CONNECTOR, GROUP, TAG)
 
 Entry = tuple[int, Route, tuple[Callable[[Routable], bool], ...]]
+Condition = tuple[str, frozenset[str]]
 
 
-def _condition(f: Filter) -> tuple[str, frozenset[str]] | None:
-    """(kind, values): the filter cannot match unless the message has one of the values."""
-    if isinstance(f, DestinationAddrFilter):
-        prefixes = literal_prefixes(f.destination_addr)
-        return None if prefixes is None else (DEST, prefixes)
+def _condition(f: Filter) -> Condition | None:
+    """(kind, values): the filter cannot match unless the message has one of the values
+    (for DEST and SOURCE: its address starts with one of them)."""
+    if isinstance(f, (DestinationAddrFilter, SourceAddrFilter)):
+        kind, pattern = ((DEST, f.destination_addr) if isinstance(f, DestinationAddrFilter)
+                         else (SOURCE, f.source_addr))
+        prefixes = literal_prefixes(pattern)
+        return None if prefixes is None else (kind, prefixes)
     if isinstance(f, UserFilter):
         return USER, frozenset({f.uid})
     if isinstance(f, ConnectorFilter):
@@ -65,46 +71,47 @@ def _condition(f: Filter) -> tuple[str, frozenset[str]] | None:
     return None
 
 
-def _best_condition(filters: tuple[Filter, ...]) -> tuple[str, frozenset[str]] | None:
-    found = [c for c in map(_condition, filters) if c is not None]
-    return min(found, key=lambda c: _PREFERENCE.index(c[0]), default=None)
-
-
 class _Index:
-    """Positions (in evaluation order) of the routes each condition value admits."""
+    """Positions (in evaluation order) of the routes each condition value admits.
 
-    __slots__ = ("always", "dest", "dest_lengths", "user", "connector", "group", "tag")
+    A route with several conditions is filed under the one that admits the fewest other
+    routes (the smallest buckets), so a common value (a group of thousands) is not used
+    when a rarer one (a prefix) is at hand."""
+
+    __slots__ = ("always", "dest", "dest_lengths", "source", "source_lengths", "user",
+                 "connector", "group", "tag")
 
     def __init__(self, entries: tuple[Entry, ...]) -> None:
+        conditions = [[c for c in map(_condition, route.filters) if c is not None]
+                      for _, route, _ in entries]
+        sizes: dict[tuple[str, str], int] = defaultdict(int)
+        for conds in conditions:
+            for kind, values in conds:
+                for v in values:
+                    sizes[kind, v] += 1
         always: list[int] = []
-        by_kind: dict[str, defaultdict[str, list[int]]] = {k: defaultdict(list)
-                                                          for k in _PREFERENCE}
-        for pos, (_, route, _) in enumerate(entries):
-            cond = _best_condition(route.filters)
-            if cond is None:
+        buckets: dict[str, defaultdict[str, list[int]]] = {k: defaultdict(list) for k in _KINDS}
+        for pos, conds in enumerate(conditions):
+            if not conds:
                 always.append(pos)
-            else:
-                for value in cond[1]:
-                    by_kind[cond[0]][value].append(pos)
+                continue
+            kind, values = min(conds, key=lambda c: sum(sizes[c[0], v] for v in c[1]))
+            for v in values:
+                buckets[kind][v].append(pos)
         self.always = tuple(always)
-        self.dest = {k: tuple(v) for k, v in by_kind[DEST].items()}
-        self.dest_lengths = tuple(sorted({len(k) for k in self.dest}))
-        self.user = {k: tuple(v) for k, v in by_kind[USER].items()}
-        self.connector = {k: tuple(v) for k, v in by_kind[CONNECTOR].items()}
-        self.group = {k: tuple(v) for k, v in by_kind[GROUP].items()}
-        self.tag = {k: tuple(v) for k, v in by_kind[TAG].items()}
+        frozen = {k: {v: tuple(p) for v, p in b.items()} for k, b in buckets.items()}
+        self.dest, self.source = frozen[DEST], frozen[SOURCE]
+        self.dest_lengths = tuple(sorted({len(v) for v in self.dest}))
+        self.source_lengths = tuple(sorted({len(v) for v in self.source}))
+        self.user, self.connector = frozen[USER], frozen[CONNECTOR]
+        self.group, self.tag = frozen[GROUP], frozen[TAG]
 
     def candidates(self, r: Routable) -> list[int]:
         found = list(self.always)
-        dest = r.destination_addr
         if self.dest:
-            n = len(dest)
-            for length in self.dest_lengths:
-                if length > n:
-                    break
-                hit = self.dest.get(dest[:length])
-                if hit:
-                    found += hit
+            _by_prefix(self.dest, self.dest_lengths, r.destination_addr, found)
+        if self.source:
+            _by_prefix(self.source, self.source_lengths, r.source_addr, found)
         if self.user and r.user in self.user:
             found += self.user[r.user]
         if self.connector and r.connector in self.connector:
@@ -119,6 +126,17 @@ class _Index:
         if len(found) > len(self.always):
             found.sort()
         return found
+
+
+def _by_prefix(index: dict[str, tuple[int, ...]], lengths: tuple[int, ...], addr: str,
+               found: list[int]) -> None:
+    n = len(addr)
+    for length in lengths:
+        if length > n:
+            break
+        hit = index.get(addr[:length])
+        if hit:
+            found += hit
 
 
 class RouteTable:
