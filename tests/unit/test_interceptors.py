@@ -2,10 +2,12 @@
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from routing.errors import RuleError
 from routing.filters import (ConnectorFilter, DestinationAddrFilter, ShortMessageFilter,
-                             TransparentFilter, UserFilter)
+                             TagFilter, TransparentFilter, UserFilter)
 from routing.interceptor_actions import (DESTINATION, SOURCE, AddTags,
                                          ForceRegisteredDelivery, Reject, RewriteAddress,
                                          SetSource, StripRegisteredDelivery)
@@ -171,3 +173,28 @@ def test_listing_and_show() -> None:
     assert listing(0, DefaultInterceptor((StripRegisteredDelivery(),))) == (
         "#0     DefaultInterceptor   <RD strip>")
     assert show(icpt) == "StaticMTInterceptor/<SA:= (ACME)> <PY (hlr)>"
+
+
+POOL = [ALL, FOO, UserFilter("U-bar", "bar"), FR, DestinationAddrFilter("DA-44", "^44"),
+        TagFilter("TG-vip", "vip")]
+
+
+@given(st.dictionaries(st.integers(1, 50), st.lists(st.sampled_from(POOL), min_size=1,
+                                                     max_size=3), max_size=8),
+       st.booleans(), st.sampled_from(["foo", "bar", "baz"]),
+       st.sampled_from(["33612345678", "447700900123", "1"]),
+       st.frozensets(st.sampled_from(["vip", "bulk"])))
+def test_winner_is_the_highest_order_all_matching(rules, default, user, dest, tags) -> None:  # type: ignore[no-untyped-def]
+    """Breaks if the table's answer differs from its definition: the highest order whose
+    filters all match, else the default, else none; and only the winner's action applies."""
+    interceptors: dict[int, StaticMTInterceptor | DefaultInterceptor] = {
+        order: StaticMTInterceptor(tuple(filters), (AddTags(frozenset({f"o{order}"})),))
+        for order, filters in rules.items()}
+    if default:
+        interceptors[0] = DefaultInterceptor((AddTags(frozenset({"o0"})),))
+    r = mt(user=user, destination_addr=dest, tags=tags)
+    matching = [o for o, filters in rules.items() if all(f.matches(r) for f in filters)]
+    expected = max(matching, default=0 if default else None)
+    result = intercept(InterceptorTable(MT, interceptors), r)
+    assert result.order == expected
+    assert result.routable.tags == tags | ({f"o{expected}"} if expected is not None else set())
