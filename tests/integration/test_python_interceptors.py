@@ -56,8 +56,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def pool() -> Iterator[ThreadPool]:
-    import smscd_test_interceptors as plugins  # importable once `site` is on sys.path
+def pool(site: Path) -> Iterator[ThreadPool]:
+    import smscd_test_interceptors as plugins  # importable now that `site` is on sys.path
 
     plugins.GATE.clear()
     plugins.ENTERED.clear()
