@@ -14,9 +14,10 @@ Rules:
 - Date and time intervals are inclusive at both ends, read in the filter's own time zone
   (default UTC). A time interval whose left border is after its right one wraps past
   midnight (22:00:00;06:00:00), which Jasmin refuses.
-- `describe()` is Jasmin's `filter -l` repr (`<SA (src_addr=^20\\d+)>`); `directions` is
-  which tables accept the filter (UserFilter/GroupFilter MT only, ConnectorFilter MO only);
-  `needs_content` says the daemon must decode the text for this filter.
+- `describe()` is Jasmin's `filter -l` repr (`<SA (src_addr=^20\\d+)>`), `show(f)` its
+  `filter -s` text; `directions` is which tables accept the filter (UserFilter/GroupFilter
+  MT only, ConnectorFilter MO only); `needs_content` says the daemon must decode the text
+  for this filter.
 """
 from __future__ import annotations
 
@@ -322,8 +323,34 @@ FILTER_TYPES: dict[str, type[Filter]] = {cls.__name__: cls for cls in (
 
 
 def routes_label(f: Filter) -> str:
-    """The `Routes` column of Jasmin's `filter -l`: `MO MT`, `MO    ` or `MT    `."""
-    return " ".join(d.upper() for d in (MO, MT) if d in f.directions).ljust(5)
+    """The `Routes` column of Jasmin's `filter -l` (unpadded): `MO MT`, `MO` or `MT`."""
+    return " ".join(d.upper() for d in (MO, MT) if d in f.directions)
+
+
+def show(f: Filter) -> str:
+    """Jasmin's `filter -s` text: the type, then one `key = value` line per argument."""
+    name = type(f).__name__
+    if isinstance(f, TransparentFilter):
+        return name
+    if isinstance(f, (DateIntervalFilter, TimeIntervalFilter)):
+        lines = [f"Left border = {f.left}", f"Right border = {f.right}"]
+        lines += [] if f.tz == "UTC" else [f"Time zone = {f.tz}"]
+    elif isinstance(f, TagFilter):
+        lines = [f"has tag = {f.tag}"]
+    elif isinstance(f, PriorityFilter):
+        lines = [f"priorities = {','.join(map(str, sorted(f.priorities)))}"]
+    elif isinstance(f, DataCodingFilter):
+        lines = [f"data_codings = {','.join(map(str, sorted(f.data_codings)))}"]
+    elif isinstance(f, AnyOfFilter):
+        lines = [f"filters = {', '.join(g.fid for g in f.filters)}"]
+    elif isinstance(f, NotFilter):
+        lines = [f"filter = {f.filter.fid}"]
+    else:
+        key = {UserFilter: "uid", GroupFilter: "gid", ConnectorFilter: "cid",
+               SourceAddrFilter: "source_addr", DestinationAddrFilter: "destination_addr",
+               ShortMessageFilter: "short_message"}[type(f)]
+        lines = [f"{key} = {getattr(f, key)}"]
+    return "\n".join([f"{name}:"] + lines)
 
 
 def valid_for(f: Filter, direction: str) -> bool:

@@ -7,7 +7,7 @@ from routing.errors import RuleError
 from routing.filters import (AnyOfFilter, ConnectorFilter, DataCodingFilter, DateIntervalFilter,
                              DestinationAddrFilter, GroupFilter, NotFilter, PriorityFilter,
                              ShortMessageFilter, SourceAddrFilter, TagFilter, TimeIntervalFilter,
-                             TransparentFilter, UserFilter, needs_content, routes_label,
+                             TransparentFilter, UserFilter, needs_content, routes_label, show,
                              valid_for)
 from routing.routable import MO, MT, Routable
 
@@ -43,8 +43,8 @@ def test_directions_follow_jasmin_table() -> None:
     assert valid_for(UserFilter("u", "a"), MT) and not valid_for(UserFilter("u", "a"), MO)
     assert valid_for(GroupFilter("g", "a"), MT) and not valid_for(GroupFilter("g", "a"), MO)
     assert valid_for(ConnectorFilter("c", "a"), MO) and not valid_for(ConnectorFilter("c", "a"), MT)
-    assert routes_label(UserFilter("u", "a")) == "MT   "
-    assert routes_label(ConnectorFilter("c", "a")) == "MO   "
+    assert routes_label(UserFilter("u", "a")) == "MT"
+    assert routes_label(ConnectorFilter("c", "a")) == "MO"
     for f in (SourceAddrFilter("s", "1"), DestinationAddrFilter("d", "1"), TagFilter("t", "x"),
               ShortMessageFilter("m", "x"), PriorityFilter("p", frozenset({1})),
               DataCodingFilter("dc", frozenset({8}))):
@@ -157,3 +157,21 @@ def test_filters_are_hashable_values() -> None:
     """Equal definitions are equal filters (the compiled regex is not compared)."""
     assert DestinationAddrFilter("d", "33") == DestinationAddrFilter("d", "33")
     assert len({DestinationAddrFilter("d", "33"), DestinationAddrFilter("d", "33")}) == 1
+
+
+def test_show_is_jasmins_filter_s_text() -> None:
+    assert show(TransparentFilter("t")) == "TransparentFilter"
+    assert show(UserFilter("u", "1")) == "UserFilter:\nuid = 1"
+    assert show(DestinationAddrFilter("d", "^33")) == "DestinationAddrFilter:\ndestination_addr = ^33"
+    assert show(TagFilter("t", "21401")) == "TagFilter:\nhas tag = 21401"
+    assert show(DateIntervalFilter("d", date(2014, 9, 1), date(2014, 9, 30))) == (
+        "DateIntervalFilter:\nLeft border = 2014-09-01\nRight border = 2014-09-30")
+    assert show(TimeIntervalFilter("t", time(22), time(6), "Europe/Paris")) == (
+        "TimeIntervalFilter:\nLeft border = 22:00:00\nRight border = 06:00:00\n"
+        "Time zone = Europe/Paris")
+    assert show(PriorityFilter("p", frozenset({3, 2}))) == "PriorityFilter:\npriorities = 2,3"
+    assert show(DataCodingFilter("dc", frozenset({8}))) == "DataCodingFilter:\ndata_codings = 8"
+    assert show(AnyOfFilter("a", (UserFilter("u1", "x"), TagFilter("t1", "y")))) == (
+        "AnyOfFilter:\nfilters = u1, t1")
+    assert show(NotFilter("n", UserFilter("u1", "x"))) == "NotFilter:\nfilter = u1"
+    assert show(ConnectorFilter("c", "v")) == "ConnectorFilter:\ncid = v"
