@@ -129,10 +129,6 @@ def _checked_keys(raw: object, required: Iterable[str], optional: Iterable[str])
             + [f".{k}: missing" for k in required if k not in raw])
 
 
-def _under(path: str, problems: list[str]) -> list[str]:
-    return [f"{path}{p}" if p[:1] in ".:[" else f"{path}.{p}" for p in problems]
-
-
 # --- filters --------------------------------------------------------------------------
 
 Builder = Callable[[str, Mapping[str, object], Mapping[str, Filter]], Filter]
@@ -188,11 +184,11 @@ def filter_from_mapping(raw: object, known: Mapping[str, Filter], path: str) -> 
         problems.append(f".fid: expected 1-64 letters, digits, '_', '.', ':' or '-', "
                         f"got {fid!r}")
     if problems:
-        raise RuleError(_under(path, problems))
+        raise RuleError(problems).under(path)
     try:
         return build(str(fid), raw, known)
     except RuleError as e:
-        raise RuleError(_under(path, e.problems)) from None
+        raise e.under(path) from None
 
 
 def _members(raw: object) -> list[object]:
@@ -398,7 +394,7 @@ def route_from_mapping(raw: object, direction: str, filters: Mapping[str, Filter
     optional = (["order"] if cls.is_default else []) + (["rate"] if direction == MT else [])
     problems = _checked_keys(raw, required, optional)
     if problems:
-        raise RuleError(_under(path, problems))
+        raise RuleError(problems).under(path)
     no_filters: list[Filter] = []
     resolved = tuple(_attempt(problems, lambda: _refs(raw, "filters", filters), no_filters)
                      if not cls.is_default else ())
@@ -413,15 +409,15 @@ def route_from_mapping(raw: object, direction: str, filters: Mapping[str, Filter
                           problems)
         build = lambda: _mo_route(cls, resolved, targets)  # type: ignore[arg-type] # noqa: E731
     if problems:
-        raise RuleError(_under(path, problems))
+        raise RuleError(problems).under(path)
     try:
         route = build()
     except RuleError as e:
-        raise RuleError(_under(path, e.problems)) from None
+        raise e.under(path) from None
     order = raw.get("order", 0)
     bad = order_problems(direction, order, route)
     if bad:
-        raise RuleError(_under(path, bad))
+        raise RuleError(bad).under(path)
     return cast(int, order), route        # order_problems checked it is an int
 
 
