@@ -30,10 +30,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Callable, Collection, Iterable, Mapping, Sequence, TypeVar, cast
 
 from .errors import RuleError
-from .filters import (AnyOfFilter, ConnectorFilter, DataCodingFilter,
+from .filters import (FILTER_TYPES, AnyOfFilter, ConnectorFilter, DataCodingFilter,
                       DateIntervalFilter, DestinationAddrFilter, Filter, GroupFilter, NotFilter,
                       PriorityFilter, ShortMessageFilter, SourceAddrFilter, TagFilter,
                       TimeIntervalFilter, TransparentFilter, UserFilter)
@@ -49,6 +50,17 @@ _SMPPC = re.compile(r"^smppc\((.+)\)$")
 _TARGET = re.compile(r"^(smpps|http|store)(?:\((.*)\))?$")
 
 
+T = TypeVar("T")
+
+
+def _attempt(problems: list[str], fn: Callable[[], T], fallback: T) -> T:
+    try:
+        return fn()
+    except RuleError as e:
+        problems += e.problems
+        return fallback
+
+
 @dataclass(frozen=True, slots=True)
 class References:
     """Known ids to check references against; None means that kind is not checked."""
@@ -57,17 +69,15 @@ class References:
     http_connectors: Collection[str] | None = None    # HTTP callback connectors (MO)
 
 
-# --- values ---------------------------------------------------------------------------
+# --- values: each converter takes (value, key, known filters) and raises RuleError ------
 
-def _text(raw: Mapping[str, object], key: str) -> str:
-    v = raw[key]
+def _text(v: object, key: str, known: Mapping[str, Filter]) -> str:
     if isinstance(v, bool) or not isinstance(v, (str, int)) or v == "":
         raise RuleError([f"{key}: expected non-empty text, got {v!r}"])
     return str(v)
 
 
-def _date(raw: Mapping[str, object], key: str) -> date:
-    v = raw[key]
+def _date(v: object, key: str, known: Mapping[str, Filter]) -> date:
     if isinstance(v, date) and not isinstance(v, datetime):
         return v
     if isinstance(v, str):
@@ -78,8 +88,7 @@ def _date(raw: Mapping[str, object], key: str) -> date:
     raise RuleError([f"{key}: expected a date YYYY-MM-DD, got {v!r}"])
 
 
-def _time(raw: Mapping[str, object], key: str) -> time:
-    v = raw[key]
+def _time(v: object, key: str, known: Mapping[str, Filter]) -> time:
     if isinstance(v, str) and re.fullmatch(r"\d\d:\d\d(:\d\d)?", v):
         try:
             return time.fromisoformat(v)
@@ -89,12 +98,27 @@ def _time(raw: Mapping[str, object], key: str) -> time:
     raise RuleError([f"{key}: expected a time HH:MM:SS, got {v!r}{hint}"])
 
 
-def _ints(raw: Mapping[str, object], key: str) -> frozenset[int]:
-    v = raw[key]
+def _ints(v: object, key: str, known: Mapping[str, Filter]) -> frozenset[int]:
     items = v if isinstance(v, list) else [v]
     if not items or any(isinstance(i, bool) or not isinstance(i, int) for i in items):
         raise RuleError([f"{key}: expected an integer or a list of integers, got {v!r}"])
     return frozenset(items)
+
+
+def _refs(v: object, key: str, known: Mapping[str, Filter]) -> tuple[Filter, ...]:
+    if not isinstance(v, list):
+        raise RuleError([f"{key}: expected a list of filter ids, got {v!r}"])
+    problems = [f"{key}[{i}]: no filter {fid!r}" for i, fid in enumerate(v)
+                if not isinstance(fid, str) or fid not in known]
+    if problems:
+        raise RuleError(problems)
+    return tuple(known[fid] for fid in v)
+
+
+def _ref(v: object, key: str, known: Mapping[str, Filter]) -> Filter:
+    if not isinstance(v, str) or v not in known:
+        raise RuleError([f"{key}: no filter {v!r}"])
+    return known[v]
 
 
 def _rate(v: object) -> Decimal:
@@ -110,17 +134,6 @@ def _rate(v: object) -> Decimal:
     raise RuleError([f"rate: expected a decimal number, got {v!r}"])
 
 
-def _refs(raw: Mapping[str, object], key: str, known: Mapping[str, Filter]) -> list[Filter]:
-    v = raw[key]
-    if not isinstance(v, list):
-        raise RuleError([f"{key}: expected a list of filter ids, got {v!r}"])
-    problems = [f"{key}[{i}]: no filter {fid!r}" for i, fid in enumerate(v)
-                if not isinstance(fid, str) or fid not in known]
-    if problems:
-        raise RuleError(problems)
-    return [known[fid] for fid in v]
-
-
 def _checked_keys(raw: object, required: Iterable[str], optional: Iterable[str]) -> list[str]:
     if not isinstance(raw, Mapping):
         return [f": expected a mapping, got {type(raw).__name__}"]
@@ -131,35 +144,25 @@ def _checked_keys(raw: object, required: Iterable[str], optional: Iterable[str])
 
 # --- filters --------------------------------------------------------------------------
 
-Builder = Callable[[str, Mapping[str, object], Mapping[str, Filter]], Filter]
+Convert = Callable[[object, str, Mapping[str, Filter]], object]
 
-_FILTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], Builder]] = {
-    "TransparentFilter": ((), (), lambda fid, raw, known: TransparentFilter(fid)),
-    "UserFilter": (("uid",), (), lambda fid, raw, known: UserFilter(fid, _text(raw, "uid"))),
-    "GroupFilter": (("gid",), (), lambda fid, raw, known: GroupFilter(fid, _text(raw, "gid"))),
-    "ConnectorFilter": (("cid",), (),
-                        lambda fid, raw, known: ConnectorFilter(fid, _text(raw, "cid"))),
-    "SourceAddrFilter": (("source_addr",), (), lambda fid, raw, known: SourceAddrFilter(
-        fid, _text(raw, "source_addr"))),
-    "DestinationAddrFilter": (("destination_addr",), (), lambda fid, raw, known:
-                              DestinationAddrFilter(fid, _text(raw, "destination_addr"))),
-    "ShortMessageFilter": (("short_message",), (), lambda fid, raw, known: ShortMessageFilter(
-        fid, _text(raw, "short_message"))),
-    "TagFilter": (("tag",), (), lambda fid, raw, known: TagFilter(fid, _text(raw, "tag"))),
-    "DateIntervalFilter": (("left", "right"), ("tz",), lambda fid, raw, known:
-                           DateIntervalFilter(fid, _date(raw, "left"), _date(raw, "right"),
-                                              _text(raw, "tz") if "tz" in raw else "UTC")),
-    "TimeIntervalFilter": (("left", "right"), ("tz",), lambda fid, raw, known:
-                           TimeIntervalFilter(fid, _time(raw, "left"), _time(raw, "right"),
-                                              _text(raw, "tz") if "tz" in raw else "UTC")),
-    "PriorityFilter": (("priorities",), (), lambda fid, raw, known: PriorityFilter(
-        fid, _ints(raw, "priorities"))),
-    "DataCodingFilter": (("data_codings",), (), lambda fid, raw, known: DataCodingFilter(
-        fid, _ints(raw, "data_codings"))),
-    "AnyOfFilter": (("filters",), (), lambda fid, raw, known: AnyOfFilter(
-        fid, tuple(_refs(raw, "filters", known)))),
-    "NotFilter": (("filter",), (), lambda fid, raw, known: NotFilter(
-        fid, _refs({"filter": [raw["filter"]]}, "filter", known)[0])),
+# type -> (required keys, optional keys), each with its converter; the keys are the
+# filter's own field names, so the class is built with them as keyword arguments.
+_FILTERS: dict[str, tuple[dict[str, Convert], dict[str, Convert]]] = {
+    "TransparentFilter": ({}, {}),
+    "UserFilter": ({"uid": _text}, {}),
+    "GroupFilter": ({"gid": _text}, {}),
+    "ConnectorFilter": ({"cid": _text}, {}),
+    "SourceAddrFilter": ({"source_addr": _text}, {}),
+    "DestinationAddrFilter": ({"destination_addr": _text}, {}),
+    "ShortMessageFilter": ({"short_message": _text}, {}),
+    "TagFilter": ({"tag": _text}, {}),
+    "DateIntervalFilter": ({"left": _date, "right": _date}, {"tz": _text}),
+    "TimeIntervalFilter": ({"left": _time, "right": _time}, {"tz": _text}),
+    "PriorityFilter": ({"priorities": _ints}, {}),
+    "DataCodingFilter": ({"data_codings": _ints}, {}),
+    "AnyOfFilter": ({"filters": _refs}, {}),
+    "NotFilter": ({"filter": _ref}, {}),
 }
 _FILTER_NAMES = {name.lower(): name for name in _FILTERS}
 
@@ -177,16 +180,20 @@ def filter_from_mapping(raw: object, known: Mapping[str, Filter], path: str) -> 
     if name is None:
         raise RuleError([f"{path}.type: unknown filter type {raw.get('type')!r}; known: "
                          f"{', '.join(_FILTERS)}"])
-    required, optional, build = _FILTERS[name]
+    required, optional = _FILTERS[name]
     problems = _checked_keys(raw, ("fid", *required), optional)
     fid = raw.get("fid")
     if "fid" in raw and (not isinstance(fid, str) or not _FID.match(fid)):
         problems.append(f".fid: expected 1-64 letters, digits, '_', '.', ':' or '-', "
                         f"got {fid!r}")
+    values: dict[str, object] = {}
+    for key, convert in {**required, **optional}.items():
+        if key in raw:
+            values[key] = _attempt(problems, partial(convert, raw[key], key, known), None)
     if problems:
         raise RuleError(problems).under(path)
     try:
-        return build(str(fid), raw, known)
+        return FILTER_TYPES[name](str(fid), **values)         # type: ignore[arg-type]
     except RuleError as e:
         raise e.under(path) from None
 
@@ -303,17 +310,6 @@ def filters_to_mappings(filters: Iterable[Filter]) -> list[dict[str, object]]:
 # --- routes ---------------------------------------------------------------------------
 
 _SINGLE = (DefaultRoute, StaticMTRoute, DefaultMORoute, StaticMORoute)
-T = TypeVar("T")
-
-
-def _attempt(problems: list[str], fn: Callable[[], T], fallback: T) -> T:
-    try:
-        return fn()
-    except RuleError as e:
-        problems += e.problems
-        return fallback
-
-
 def _values(raw: Mapping[str, object], key: str, single: bool,
             decode: Callable[[object, str], T], fallback: T, problems: list[str]) -> list[T]:
     """`key`'s one value (single) or list of values, decoded; problems collected."""
@@ -395,9 +391,9 @@ def route_from_mapping(raw: object, direction: str, filters: Mapping[str, Filter
     problems = _checked_keys(raw, required, optional)
     if problems:
         raise RuleError(problems).under(path)
-    no_filters: list[Filter] = []
-    resolved = tuple(_attempt(problems, lambda: _refs(raw, "filters", filters), no_filters)
-                     if not cls.is_default else ())
+    no_filters: tuple[Filter, ...] = ()
+    resolved = (_attempt(problems, lambda: _refs(raw["filters"], "filters", filters),
+                         no_filters) if not cls.is_default else no_filters)
     build: Callable[[], Route]
     if direction == MT:
         conns = _values(raw, key, single, lambda v, k: _connector(v, k, known), "", problems)

@@ -95,6 +95,7 @@ def test_filter_problems_are_all_named_with_their_path() -> None:
             {"fid": "bad id", "type": "TransparentFilter"},
             "fr",
             {"fid": "p", "type": "PriorityFilter", "priorities": [True]},
+            {"fid": "q", "type": "DateIntervalFilter", "left": "2026-13-01", "right": 5},
         ])
     assert e.value.problems == [
         "filters[5].fid: 'a' is already used by filters[0]",
@@ -109,6 +110,8 @@ def test_filter_problems_are_all_named_with_their_path() -> None:
         "filters[7].fid: expected 1-64 letters, digits, '_', '.', ':' or '-', got 'bad id'",
         "filters[8]: expected a mapping, got str",
         "filters[9].priorities: expected an integer or a list of integers, got [True]",
+        "filters[10].left: expected a date YYYY-MM-DD, got '2026-13-01'",
+        "filters[10].right: expected a date YYYY-MM-DD, got 5",
     ]
     with pytest.raises(RuleError, match=r"f\.destination_addr: not a valid regular expression"):
         filter_from_mapping({"fid": "a", "type": "DestinationAddrFilter",
