@@ -219,7 +219,7 @@ class JsonPage(_Page):
         return json.dumps(result).encode()
 
     def error_body(self, text: str) -> bytes:
-        return _body(json.dumps(text, ensure_ascii=False))
+        return json.dumps(text).encode()     # ASCII with escapes, as Jasmin writes it
 
 
 class TextPage(Resource):
