@@ -12,7 +12,7 @@ import re
 from datetime import date, time
 from typing import Any, Callable
 
-from routing.filters import routes_label
+from routing.filters import routes_label, show
 
 from .common import exists, row, saving_call, simple_call
 from .grammar import Command, Context, Opt
@@ -201,17 +201,7 @@ def _show(ctx: Context, fid: str, arg: str) -> Reply:
     api = ctx.service.filters
     if not exists(api.get, fid):
         return say(f"Unknown Filter: {fid}")
-    rule = api.get(fid)
-    name = type(rule.obj).__name__
-    items = {k: v for k, v in rule.spec.items() if k not in ("fid", "type")}
-    if not items:
-        return say(name)
-    labels = {"left": "Left border", "right": "Right border", "tag": "has tag"}
-    return say(f"{name}:", *(f"{labels.get(k, k)} = {_shown(v)}" for k, v in items.items()))
-
-
-def _shown(value: Any) -> str:
-    return ";".join(map(str, value)) if isinstance(value, list) else str(value)
+    return say(show(api.get(fid).obj))
 
 
 def _remove(ctx: Context, fid: str, arg: str) -> Reply:

@@ -78,9 +78,15 @@ def _rate(ctx: Context, value: str) -> tuple[object, str | None]:
     return str(rate), None
 
 
-def _to_spec(values: dict[str, Any]) -> dict[str, Any]:
-    """rules_codec's route mapping: type, order, filters (ids), connector(s), rate."""
+def _mt_spec(values: dict[str, Any]) -> dict[str, Any]:
+    """rules_codec's MT route mapping: type, order, filters (ids), connector(s), rate."""
     return dict(values)
+
+
+def _mo_spec(values: dict[str, Any]) -> dict[str, Any]:
+    """rules_codec's MO route mapping: jCli's connector(s) are its target(s)."""
+    names = {"connector": "target", "connectors": "targets"}
+    return {names.get(k, k): v for k, v in values.items()}
 
 
 def _kind(direction: str) -> TableKind:
@@ -95,7 +101,7 @@ def _kind(direction: str) -> TableKind:
         class_path="jasmin.routing.Routes", default_type="DefaultRoute", checks=checks,
         header=rules.MT_HEADER if mt else rules.MO_HEADER,
         listing=lambda order, route: route.listing(order), show=lambda route: route.show(),
-        to_spec=_to_spec)
+        to_spec=_mt_spec if mt else _mo_spec)
 
 
 # --- the route tester ------------------------------------------------------------------------

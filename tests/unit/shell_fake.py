@@ -1,24 +1,22 @@
 """An in-memory stand-in for smscd.service.api.ProvisioningApi, for transcript tests.
 
-It keeps specs and builds the real routing objects from them (so listings are the real
-ones), answers every mutator with an already-fired Deferred, and raises the API's errors.
+It keeps specs and builds the real routing objects from them with the real codecs (so
+listings are the real ones), answers every mutator with an already-fired Deferred, and raises the API's errors.
 `run(session, line)` drives a Session like the telnet transport does and returns the
 lines the terminal would show for that input line.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
 from twisted.internet.defer import Deferred, fail, succeed
 
 from connectors.connector_config import ConnectorConfigError, connector_config_from_mapping
-from routing import filters as F
-from routing import routes as R
 from routing.errors import RuleError
 from routing.interceptor_codec import interceptor_from_mapping
+from routing.rules_codec import filter_from_mapping, route_from_mapping
 from smscd.credentials import MtCredential, SmppsCredential
 from smscd.http_connectors import HttpConnectorError, http_connector_from_mapping
 from smscd.service.api import (AlreadyExists, ConnectorStatus, InUse, InvalidValue,
@@ -33,48 +31,6 @@ def _later(fn: Any, *args: Any) -> Deferred[Any]:
         return succeed(fn(*args))
     except Exception as e:
         return fail(e)
-
-
-def build_filter(spec: dict[str, Any], known: dict[str, Any]) -> Any:
-    cls = getattr(F, spec["type"])
-    kwargs = {k: v for k, v in spec.items() if k != "type"}
-    if cls is F.DateIntervalFilter:
-        kwargs.update(left=date.fromisoformat(kwargs["left"]),
-                      right=date.fromisoformat(kwargs["right"]))
-    if cls is F.TimeIntervalFilter:
-        kwargs.update(left=time.fromisoformat(kwargs["left"]),
-                      right=time.fromisoformat(kwargs["right"]))
-    if cls is F.AnyOfFilter:
-        kwargs["filters"] = tuple(known[f] for f in kwargs["filters"])
-    if cls is F.NotFilter:
-        kwargs["filter"] = known[kwargs["filter"]]
-    for key in ("priorities", "data_codings"):
-        if key in kwargs:
-            kwargs[key] = frozenset(kwargs[key])
-    return cls(**kwargs)
-
-
-def _target(text: str) -> R.Target:
-    kind, _, rest = text.partition("(")
-    return R.Target(kind, rest.rstrip(")"))
-
-
-def build_route(spec: dict[str, Any], filters: dict[str, Any]) -> Any:
-    kind = spec["type"]
-    fs = tuple(filters[f] for f in spec.get("filters", ()))
-    rate = Decimal(spec.get("rate", "0"))
-    mo = spec.get("direction") == "mo"
-    if mo:
-        if kind == "DefaultRoute":
-            return R.DefaultMORoute(_target(spec["connector"]))
-        if kind == "StaticMORoute":
-            return R.StaticMORoute(fs, _target(spec["connector"]))
-        return getattr(R, kind)(fs, tuple(_target(c) for c in spec["connectors"]))
-    if kind == "DefaultRoute":
-        return R.DefaultRoute(spec["connector"], rate)
-    if kind == "StaticMTRoute":
-        return R.StaticMTRoute(fs, spec["connector"], rate)
-    return getattr(R, kind)(fs, tuple(spec["connectors"]), rate)
 
 
 class Table:
@@ -95,8 +51,7 @@ class Table:
             if "interceptor" in self.kind:
                 order, obj = interceptor_from_mapping(spec, self.kind[:2], filters, "")
             else:
-                order = spec["order"]
-                obj = build_route({**spec, "direction": self.kind[:2]}, filters)
+                order, obj = route_from_mapping(spec, self.kind[:2], filters, "")
         except RuleError as e:
             raise InvalidValue(e.problems[0], None, e.problems) from None
         return Rule(order, spec, obj)
@@ -147,7 +102,7 @@ class Filters:
 
     def _put(self, spec: dict[str, Any]) -> Rule:
         try:
-            obj = build_filter(spec, {k: r.obj for k, r in self.rules.items()})
+            obj = filter_from_mapping(spec, {k: r.obj for k, r in self.rules.items()}, "")
         except RuleError as e:
             raise InvalidValue(e.problems[0], None, e.problems) from None
         rule = self.rules[spec["fid"]] = Rule(spec["fid"], spec, obj)
