@@ -2,10 +2,12 @@
 """jCli `group`: list, add (draft with the one key `gid`), enable, disable, remove (§7.3)."""
 from __future__ import annotations
 
-from .common import exists, row, saving_call, simple_call
+from smscd.service.api import AlreadyExists
+
+from .common import exists, refusal, row, simple_call
 from .drafts import KeyDraft, accept
 from .grammar import Action, Command, Context, Opt
-from .reply import Reply, say
+from .reply import Reply, call, say
 
 
 def _list(ctx: Context, _: object, arg: str) -> Reply:
@@ -20,9 +22,15 @@ def _add(ctx: Context, _: object, arg: str) -> Reply:
         if "gid" not in values:
             return say("You must set Group id (gid) before saving !")
         gid = str(values["gid"])
-        return saving_call(lambda: ctx.service.groups.add(gid), f"group -a: gid {gid}",
-                           lambda _: f"Successfully added Group [{gid}]",
-                           "Failed adding Group, check log for details")
+        added = Reply(lines=(f"Successfully added Group [{gid}]",), leave_draft=True)
+
+        def failed(e: Exception) -> Reply:       # adding it again keeps it, as in Jasmin
+            if isinstance(e, AlreadyExists):
+                return added
+            return say(refusal(e, "Failed adding Group, check log for details"))
+
+        return call(lambda: ctx.service.groups.add(gid), f"group -a: gid {gid}",
+                    lambda _: added, failed)
 
     draft = KeyDraft("Adding a new Group: (ok: save, ko: exit)", {"gid": accept},
                      "Unknown Group key: %s", save)

@@ -15,6 +15,8 @@ from typing import Any, Callable
 from smscd.credentials import (BILLING_QUOTAS, CredentialError, MtCredential, SmppsCredential,
                                mt_items, parse_quota, set_mt, set_smpps, smpps_items)
 
+from smscd.service.api import AlreadyExists
+
 from .common import exists, refusal, row, simple_call
 from .grammar import Action, Command, Context, Opt
 from .reply import Reply, call, say
@@ -145,12 +147,26 @@ def _add(ctx: Context, _: object, arg: str) -> Reply:
         blocked = _billing_unreachable(ctx, draft)
         if blocked is not None:
             return blocked
+        users = ctx.service.users
         spec = {**v, "mt_credential": draft.mt, "smpps_credential": draft.smpps}
-        run = _with_billing(ctx, v["uid"], lambda: ctx.service.users.add(spec), draft.billing)
-        return call(run, f"user -a: {_masked(draft)}",
-                    lambda _: Reply(lines=(f"Successfully added User [{v['uid']}] to Group "
-                                           f"[{v['gid']}]",), leave_draft=True),
-                    lambda e: say(refusal(e, "Failed adding User, check log for details")))
+        added = Reply(lines=(f"Successfully added User [{v['uid']}] to Group [{v['gid']}]",),
+                      leave_draft=True)
+
+        def failed(e: Exception) -> Reply:
+            """Jasmin replaces a user added again under the same uid and username (§6.1),
+            so a runbook can be replayed: do that as an update."""
+            if isinstance(e, AlreadyExists) and exists(users.get, v["uid"]) \
+                    and users.get(v["uid"]).username == v["username"]:
+                changes = {k: x for k, x in spec.items() if k not in ("uid", "username")}
+                return call(_with_billing(ctx, v["uid"], lambda: users.update(v["uid"], changes),
+                                          draft.billing),
+                            f"user -a (replacing): {_masked(draft)}", lambda _: added,
+                            lambda e: say(refusal(e, "Failed adding User, check log for "
+                                                     "details")))
+            return say(refusal(e, "Failed adding User, check log for details"))
+
+        run = _with_billing(ctx, v["uid"], lambda: users.add(spec), draft.billing)
+        return call(run, f"user -a: {_masked(draft)}", lambda _: added, failed)
 
     draft = UserDraft(ctx, "Adding a new User: (ok: save, ko: exit)", save)
     return Reply(lines=(draft.announcement,), draft=draft)

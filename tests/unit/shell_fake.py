@@ -226,7 +226,11 @@ class SmppConnectors:
         return self.items[config.id]
 
     def add(self, spec: Any) -> Deferred[SmppConnector]:
-        return _later(self._put, dict(spec), False)
+        def run() -> SmppConnector:
+            if spec.get("id") in self.items:
+                raise AlreadyExists(f"id: connector {spec['id']!r} exists", "id")
+            return self._put(dict(spec), False)
+        return _later(run)
 
     def update(self, cid: str, changes: Any) -> Deferred[SmppConnector]:
         return _later(lambda: self._put({**self.get(cid).spec, **changes},

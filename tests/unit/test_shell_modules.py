@@ -113,6 +113,17 @@ Total Users in group [marketing]: 1
 """)
 
 
+def test_adding_again_replaces_as_jasmin_does(shell):
+    add_user(shell)
+    assert transcript(shell, ["group -a", "gid marketing", "ok"])[-1] == \
+        "Successfully added Group [marketing]"
+    out = transcript(shell, ["user -a", "uid foo", "gid marketing", "username foo",
+                             "password other", "ok"])
+    assert out[-1] == "Successfully added User [foo] to Group [marketing]"
+    assert shell.ctx.service.users.get("foo").password_hash == "hash:other"
+    assert len(shell.ctx.service.users.list()) == 1
+
+
 def test_user_show_order_and_no_password(shell):
     add_user(shell)
     out = run(shell, "user -s foo")

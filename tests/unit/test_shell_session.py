@@ -108,10 +108,12 @@ def test_draft_keys_last_value_wins():
 
 def test_failed_save_keeps_the_draft_open():
     s = new_session()
-    transcript(s, ["group -a", "gid g1", "ok"])
-    assert transcript(s, ["group -a", "gid g1", "ok"])[-1].startswith("Error: gid:")
+    transcript(s, ["smppccm -a", "cid cc1", "ok"])
+    assert transcript(s, ["smppccm -a", "cid cc1", "bind_ton 9", "ok"])[-1].startswith(
+        "Error: addr_ton")
     assert s.prompt == "> "
-    assert run(s, "gid g2") == [] and run(s, "ok") == ["Successfully added Group [g2]"]
+    assert run(s, "bind_ton 1") == [] and run(s, "ok")[0].startswith("Error: ")   # cc1 exists
+    assert run(s, "cid cc2") == [] and run(s, "ok") == ["Successfully added connector [cc2]"]
     assert s.prompt == "jcli : "
 
 
