@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from twisted.internet.defer import Deferred, fail, gatherResults
+from twisted.internet.defer import Deferred, fail, gatherResults, succeed
 
 from smscd.provisioning import ProfileError, Provisioning, read_profile_text, render_profile
 from smscd.service.api import ImportSummary, InvalidValue
@@ -46,6 +46,23 @@ def import_profile(service: ProvisioningService, text: str) -> Deferred[ImportSu
         by_uid = {u.uid: h for u, h in zip(clear, hashes)}
         return service.serialized(_replace, service, profile, by_uid)
     return hashing.addCallback(apply)
+
+
+def seed_from_file(service: ProvisioningService, path: str) -> Deferred[str]:
+    """At start: the profile file (`provisioning.file`) seeds an EMPTY store; once the store
+    holds provisioning it wins, since every shell change is durable there and re-reading
+    the file would undo them. Fires with a line for the log; InvalidValue for a bad file."""
+    if not service.is_empty:
+        return succeed(f"provisioning from the store; {path} not read (use `load` to "
+                       "replace the store's provisioning with it)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        return _refused([f"{path}: cannot read: {e}"])
+    d = import_profile(service, text)
+    return d.addCallback(lambda summary: f"provisioning loaded from {path}: " + ", ".join(
+        f"{n} {section}" for section, n in summary.counts.items() if n))
 
 
 def _refused(problems: list[str]) -> Deferred[ImportSummary]:

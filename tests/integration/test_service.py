@@ -15,6 +15,7 @@ from routing.filters import DestinationAddrFilter
 from smscd.passwords import hash_password, verify_password
 from smscd.service.api import (AlreadyExists, ConnectorStatus, InUse, InvalidValue, NotFound,
                                RoutingSnapshot, WrongState)
+from smscd.service.profile_io import seed_from_file
 from smscd.service.service import ProvisioningService, open_service, thread_hasher
 from smscd.stores.sqlite import SqliteStore
 
@@ -525,3 +526,24 @@ async def test_thread_hasher_and_first_start(harness: Harness) -> None:
     assert verify_password("pw", hashed)
     await s.http_connectors.add(HTTP)
     assert not s.is_empty
+
+
+@pytest_twisted.ensureDeferred
+async def test_profile_file_seeds_an_empty_store_only(harness: Harness, tmp_path: Path) -> None:
+    """Breaks if the start-up profile is not loaded into a fresh store, or if it overwrites
+    what operators changed since (the store wins once it holds provisioning)."""
+    path = tmp_path / "profile.yaml"
+    path.write_text(V1_PROFILE)
+    s = await harness.open()
+    line = await seed_from_file(s, str(path))
+    assert line.startswith(f"provisioning loaded from {path}: ") and "1 users" in line
+    await s.mt_routes.remove(0)
+    line = await seed_from_file(s, str(path))
+    assert line.startswith("provisioning from the store;")
+    assert s.mt_routes.list() == []
+    fresh = Harness(tmp_path / "fresh.db")
+    try:
+        e = await failure(seed_from_file(await fresh.open(), str(tmp_path / "nope.yaml")))
+    finally:
+        await fresh.close()
+    assert isinstance(e, InvalidValue) and "cannot read" in e.message
