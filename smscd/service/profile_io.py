@@ -15,7 +15,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, fail, gatherResults, succeed
 
@@ -65,7 +65,7 @@ def seed_from_file(service: ProvisioningService, path: str) -> Deferred[str]:
         f"{n} {section}" for section, n in summary.counts.items() if n))
 
 
-def _refused(problems: list[str]) -> Deferred[ImportSummary]:
+def _refused(problems: list[str]) -> Deferred[Any]:
     return fail(InvalidValue(f"invalid profile: {problems[0]}"
                              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
                              None, problems))
