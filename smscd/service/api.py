@@ -1,4 +1,4 @@
-# tests: tests/unit/test_service_api.py, tests/integration/test_service.py
+# tests: tests/integration/test_service.py
 """The provisioning service API: what the jCli shell and the admin REST API both call.
 
 Why one API: Jasmin's shell, its PB managers and third-party REST wrappers each re-decide
@@ -8,7 +8,7 @@ Rules:
 - Plain data in and out: mappings for what an operator types (the `spec` of a filter,
   route, interceptor or connector, in the same shape as the YAML profile), frozen records
   out. A spec's keys are those of `routing.rules_codec` (filters, routes),
-  `routing.interceptors` (interceptors), `connectors.connector_config` (SMPP connectors),
+  `routing.interceptor_codec` (interceptors), `connectors.connector_config` (SMPP connectors),
   `smscd.http_connectors` (HTTP callback connectors) and `smscd.credentials` (users).
 - Reads of the current state are synchronous, from the live `RoutingSnapshot` (and the
   service's copy of users and groups). Mutators return a Deferred that fires once the
@@ -17,7 +17,7 @@ Rules:
   (`field` is the key it is about, or None). Nothing else escapes a mutator, except a
   `StoreError` when the store itself fails.
 - References are checked on every change: a route naming a missing filter, connector or
-  user is refused (InvalidValue or NotFound, naming it); removing a filter, connector,
+  user is refused (InvalidValue, naming it: "filters[1]: no filter 'x'"); removing a filter, connector,
   user or group still used by a route, filter or interceptor is refused with InUse, whose
   `users` name what uses it (`"mt_route 10"`, `"filter f1"`).
 - A table (MT/MO routes, MT/MO interceptors) is keyed by order: `add` puts a rule at its
@@ -130,7 +130,9 @@ class RoutingSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class RouteTest:
-    """The route tester's answer: the explanation data of routing.explain and its text."""
+    """The route tester's answer: `explanation` is (routing.interceptor_explain's
+    InterceptionExplanation, routing.explain's RouteExplanation or None when an interceptor
+    rejected the message); `lines` is their text, interceptors first."""
     explanation: Any
     lines: tuple[str, ...]
 
@@ -149,7 +151,8 @@ ChangeListener = Callable[[RoutingSnapshot, RoutingSnapshot], object]
 
 class ConnectorControl(Protocol):
     """The daemon's side: runtime state the service cannot know by itself. The daemon
-    starts, stops and rebinds connectors from `on_change` (diffing `smpp_connectors`)."""
+    starts, stops and rebinds connectors from `on_change` (diffing `smpp_connectors`);
+    smscd.service.live_connectors.LiveConnectors does both jobs."""
 
     def connector_status(self, cid: str) -> ConnectorStatus:
         """Live status of connector `cid` (a stopped one: ConnectorStatus(cid))."""
