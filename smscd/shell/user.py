@@ -74,6 +74,9 @@ class UserDraft:
                 self.smpps = set_smpps(self.smpps, section, name, text, update=self.update)
                 self.smpps_changed = True
             elif section.lower() == "quota" and name.lower() in BILLING_QUOTAS:
+                if self.ctx.billing is None:
+                    return say(f"Error: {name.lower()} is kept by billing, which this shell "
+                               "cannot reach")
                 where = f"mt_messaging_cred quota {name.lower()}"
                 self.billing[name.lower()] = parse_quota(where, name.lower(), text,
                                                          update=self.update)
@@ -131,22 +134,12 @@ def _with_billing(ctx: Context, uid: str, first: Callable[[], Any] | None,
     return run
 
 
-def _billing_unreachable(ctx: Context, draft: UserDraft) -> Reply | None:
-    if draft.billing and ctx.billing is None:
-        return say("Error: balance and sms_count are kept by billing, which this shell "
-                   "cannot reach")
-    return None
-
-
 def _add(ctx: Context, _: object, arg: str) -> Reply:
     def save(draft: UserDraft) -> Reply:
         v = draft.values
         if any(k not in v for k in ("uid", "gid", "username", "password")):
             return say("You must set User id (uid), group (gid), username and password "
                        "before saving !")
-        blocked = _billing_unreachable(ctx, draft)
-        if blocked is not None:
-            return blocked
         users = ctx.service.users
         spec = {**v, "mt_credential": draft.mt, "smpps_credential": draft.smpps}
         added = Reply(lines=(f"Successfully added User [{v['uid']}] to Group [{v['gid']}]",),
@@ -181,9 +174,6 @@ def _update(ctx: Context, uid: str, arg: str) -> Reply:
     def save(draft: UserDraft) -> Reply:
         if not (draft.values or draft.billing or draft.mt_changed or draft.smpps_changed):
             return say("Nothing to save")
-        blocked = _billing_unreachable(ctx, draft)
-        if blocked is not None:
-            return blocked
         changes: dict[str, Any] = dict(draft.values)
         if draft.mt_changed:
             changes["mt_credential"] = draft.mt

@@ -42,7 +42,7 @@ async def open_shell(path: Path, profiles: Path) -> tuple[SqliteStore, Any, Sess
     service = await open_service(store.provisioning, store.users, Control(),
                                  lambda pw: deferToThread(hash_password, pw), reactor)
     session = Session(COMMANDS, service, "tester", 1, queues=store.queues,
-                      profiles=ProfileFiles(profiles))
+                      profiles=ProfileFiles(profiles), billing=store.billing)
     return store, service, session
 
 
@@ -73,7 +73,8 @@ async def typed(session: Session, lines: list[str]) -> list[str]:
 RUNBOOK = [
     "group -a", "gid marketing", "ok",
     "user -a", "uid foo", "gid marketing", "username foo", "password bar",
-    "mt_messaging_cred valuefilter src_addr ^JASMIN$", "smpps_cred quota max_bindings 2", "ok",
+    "mt_messaging_cred valuefilter src_addr ^JASMIN$", "smpps_cred quota max_bindings 2",
+    "mt_messaging_cred quota balance 44.2", "ok",
     "smppccm -a", "cid Demo", "host 127.0.0.1", "port 2775", "username smppclient1",
     "password pwd", "submit_throughput 110", "ok",
     "filter -a", "type DestinationAddrFilter", "fid DA33", "destination_addr ^33", "ok",
@@ -114,7 +115,8 @@ async def test_runbook_changes_the_live_snapshot_and_survives_a_reopen(tmp_path:
     store, service, session = await open_shell(tmp_path / "s.sqlite3", tmp_path / "profiles")
     try:
         assert (await shown(session, "mtrouter -l"))[-1] == "Total MT Routes: 2"
-        assert (await shown(session, "user -l"))[1].startswith("#foo              marketing")
+        assert (await shown(session, "user -l"))[1] == \
+            "#foo              marketing        foo              44.2    ND     ND/ND   "
         assert await typed(session, ["mtrouter -f", "mtinterceptor -f"]) == [
             "Successfully flushed MT Route table (2 flushed entries)",
             "Successfully flushed MT Interceptor table (1 flushed entries)"]

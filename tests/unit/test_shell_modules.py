@@ -158,6 +158,13 @@ Unknown User key: color
 """)
 
 
+def test_billing_quotas_need_billing():
+    s = new_session(FakeService())
+    transcript(s, ["user -a"])
+    assert run(s, "mt_messaging_cred quota balance 10") == [
+        "Error: balance is kept by billing, which this shell cannot reach"]
+
+
 def test_user_update_delta_and_refused_keys(shell):
     add_user(shell)
     check(shell, """
