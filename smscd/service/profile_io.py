@@ -21,6 +21,7 @@ from twisted.internet.defer import Deferred, fail, gatherResults, succeed
 
 from smscd.provisioning import ProfileError, Provisioning, read_profile_text, render_profile
 from smscd.service.api import ImportSummary, InvalidValue
+from smscd.service.python_rules import require_python
 from smscd.stores.interfaces import UserRecord
 from smscd.stores.sqlite_provisioning import Document
 from smscd.stores.sqlite_users import replace_all_op
@@ -90,6 +91,7 @@ def _replace(service: ProvisioningService, profile: Provisioning,
                                   stored.created_at if stored is not None else now))
     if problems:
         return _refused(problems)
+    require_python(service.python, profile.snapshot)
     puts = [Document(kind, i, spec) for kind, specs in profile.docs.items()
             for i, spec in specs.items()]
     d = service.document_store.apply(

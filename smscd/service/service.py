@@ -34,6 +34,7 @@ from smscd.service.api import (ChangeListener, ConnectorControl, ImportSummary, 
 from smscd.service.facets import (FiltersFacet, HttpConnectorsFacet, SmppConnectorsFacet,
                                   TableFacet)
 from smscd.service.people import GroupsFacet, UsersFacet
+from smscd.service.python_rules import PythonInterceptorLoader, require_python
 from smscd.service.route_test import explain_message
 from smscd.stores.interfaces import GroupRecord, UserRecord, Users
 from smscd.stores.sqlite_provisioning import Document, Op
@@ -63,8 +64,10 @@ class ProvisioningService:
     def __init__(self, store: DocumentStore, users: Users, control: ConnectorControl,
                  hasher: Hasher, clock: Clock, docs: D.Docs, snapshot: RoutingSnapshot,
                  decoded: D.Decoded, groups: Sequence[GroupRecord],
-                 user_records: Sequence[UserRecord]) -> None:
+                 user_records: Sequence[UserRecord],
+                 python: PythonInterceptorLoader | None = None) -> None:
         self.document_store = store
+        self.python = python
         self.users_store = users
         self.control = control
         self.hasher = hasher
@@ -147,8 +150,10 @@ class ProvisioningService:
               subject: str, decoded: D.Decoded | None = None) -> RoutingSnapshot:
         """The snapshot of `docs`, or the ServiceError saying what is wrong."""
         try:
-            return D.build_snapshot(docs, directory, self._snapshot.version + 1,
-                                    reuse=self._decoded, decoded=decoded)
+            snapshot = D.build_snapshot(docs, directory, self._snapshot.version + 1,
+                                        reuse=self._decoded, decoded=decoded)
+            require_python(self.python, snapshot)
+            return snapshot
         except D.BuildFailed as e:
             own = [p.text for p in e.problems if p.owner in touched]
             if own:
@@ -189,9 +194,11 @@ def thread_hasher(reactor: Any) -> Hasher:
 
 
 async def open_service(store: DocumentStore, users: Users, control: ConnectorControl,
-                       hasher: Hasher, clock: Clock) -> ProvisioningService:
+                       hasher: Hasher, clock: Clock,
+                       python: PythonInterceptorLoader | None = None) -> ProvisioningService:
     """Load documents, users and groups; InvalidValue listing every problem of a stored set
-    that does not build (the daemon stops with it rather than start half-configured)."""
+    that does not build (the daemon stops with it rather than start half-configured).
+    With `python`, every Python interceptor a rule names is loaded now and on each change."""
     docs_list = await store.load()
     groups = await users.list_groups()
     user_records = await users.list_users()
@@ -208,8 +215,9 @@ async def open_service(store: DocumentStore, users: Users, control: ConnectorCon
         problems = [p.text for p in e.problems]
         raise InvalidValue("stored provisioning is invalid: " + "; ".join(problems),
                            None, problems) from None
+    require_python(python, snapshot)
     return ProvisioningService(store, users, control, hasher, clock, docs, snapshot, decoded,
-                               groups, user_records)
+                               groups, user_records, python)
 
 
 def _stored_path(kind: str, doc_id: str) -> str:

@@ -3,6 +3,7 @@ list, reference errors (dangling, in use), the atomic snapshot swap, durability 
 reopen, and profile export/import (round trip, version 1, a bad profile changes nothing)."""
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -13,6 +14,7 @@ from twisted.internet.defer import Deferred, succeed
 
 from routing.filters import DestinationAddrFilter
 from smscd.passwords import hash_password, verify_password
+from smscd.python_interceptors import GROUP, PythonInterceptors
 from smscd.service.api import (AlreadyExists, ConnectorStatus, InUse, InvalidValue, NotFound,
                                RoutingSnapshot, WrongState)
 from smscd.service.profile_io import seed_from_file
@@ -55,10 +57,10 @@ class Harness:
         self.control = FakeControl()
         self.store: SqliteStore | None = None
 
-    async def open(self) -> ProvisioningService:
+    async def open(self, python: Any = None) -> ProvisioningService:
         self.store = SqliteStore.open(self.path, reactor)
         return await open_service(self.store.provisioning, self.store.users, self.control,
-                                  quick_hash, reactor)
+                                  quick_hash, reactor, python)
 
     async def reopen(self) -> ProvisioningService:
         await self.close()
@@ -547,3 +549,20 @@ async def test_profile_file_seeds_an_empty_store_only(harness: Harness, tmp_path
     finally:
         await fresh.close()
     assert isinstance(e, InvalidValue) and "cannot read" in e.message
+
+
+@pytest_twisted.ensureDeferred
+async def test_python_interceptors_are_checked_when_written(harness: Harness) -> None:
+    """Breaks if a rule may name a Python interceptor that is not installed (it would refuse
+    every message it matches instead of being refused itself)."""
+    installed = [EntryPoint("hlr", "os.path:basename", GROUP)]
+    s = await harness.open(PythonInterceptors(reactor, entry_points=lambda: installed))
+    await s.filters.add(F33)
+    rule = {"order": 5, "type": "StaticMTInterceptor", "filters": ["f33"], "python": "hlr"}
+    await s.mt_interceptors.add(rule)
+    e = await failure(s.mt_interceptors.add({**rule, "order": 6, "python": "nope"}))
+    assert isinstance(e, InvalidValue) and e.field == "python" and "'nope'" in e.message
+    await harness.close()
+    installed.clear()
+    with pytest.raises(InvalidValue, match="'hlr': not installed"):
+        await harness.open(PythonInterceptors(reactor, entry_points=lambda: installed))
