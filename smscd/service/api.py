@@ -17,9 +17,9 @@ Rules:
   (`field` is the key it is about, or None). Nothing else escapes a mutator, except a
   `StoreError` when the store itself fails.
 - References are checked on every change: a route naming a missing filter, connector or
-  user is refused (InvalidValue, naming it: "filters[1]: no filter 'x'"); removing a filter, connector,
-  user or group still used by a route, filter or interceptor is refused with InUse, whose
-  `users` name what uses it (`"mt_route 10"`, `"filter f1"`).
+  user is refused (InvalidValue naming it: "filters[1]: no filter 'x'"); removing a
+  filter, connector, user or group still used by a route, filter or interceptor is refused
+  with InUse, whose `users` name what uses it (`"mt_route 10"`, `"filter f1"`).
 - A table (MT/MO routes, MT/MO interceptors) is keyed by order: `add` puts a rule at its
   order, replacing what was there (Jasmin's `add`); `update` changes a rule in place.
 """
