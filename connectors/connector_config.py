@@ -68,6 +68,7 @@ class ConnectorConfig:
     retry_max_delay: float = 600.0
     throttle_pause: float = 1.0
     mo_reassembly_timeout: float = 300.0
+    pending_receipt_ttl: float = 300.0          # 0: a receipt without correlation is dropped
 
     @property
     def sends(self) -> bool:
@@ -200,6 +201,7 @@ _KEYS: dict[str, tuple[Reader, Any]] = {
     "retry_max_delay": (_number(0), 600.0),
     "throttle_pause": (_number(0), 1.0),
     "mo_reassembly_timeout": (_number(0, lo_open=True), 300.0),
+    "pending_receipt_ttl": (_number(0), 300.0),
 }
 
 

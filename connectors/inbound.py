@@ -1,62 +1,49 @@
-# tests: tests/unit/test_inbound.py, tests/integration/test_connector.py
+# tests: tests/integration/test_connector.py, tests/integration/test_connector_pump.py, tests/integration/test_receipt_race.py, tests/integration/test_mo_durable.py
 """Vendor -> us: deliver_sm / data_sm on a connector's binds, as receipts and MO.
 
 Rules:
 - A receipt (`is_receipt`) is read, its id normalised (receipt_id_mode) and looked up in the
   correlations; the part's state goes to `deliveries.part_state`, and the deliver_sm_resp
-  (ESME_ROK) leaves only once that is durable. A receipt we cannot read or correlate is
-  answered ESME_ROK at once, logged and counted: refusing it would only make the vendor
-  send it again forever. A store/deliveries failure is answered ESME_RX_T_APPN, so the
-  vendor sends it again later.
+  (ESME_ROK) leaves only once that is durable.
+- A receipt whose correlation is not there (yet: it may beat the submit_sm_resp it answers
+  across two binds) is kept in the pending queue and matched later (pending_receipts.py);
+  the vendor is answered once it is kept. Without a queue, or with pending_receipt_ttl 0,
+  it is answered ESME_ROK at once, logged and counted, as one we cannot read: refusing it
+  would only make the vendor send it again forever. A store/deliveries failure is answered
+  ESME_RX_T_APPN, so the vendor sends it again later.
 - Anything else is an MO. A single one goes to `deliveries.inbound`, answered when durable
-  (ESME_RX_T_APPN on failure). Parts of a long MO (UDH 8/16-bit reference, SAR) are joined
-  by a bounded `Reassembler` keyed by source, destination and data_coding: each part but
-  the one completing the message is answered at once (held in memory only: a restart loses
-  an incomplete group); the completing part is answered when the whole MO is durable.
-- An incomplete group at its timeout (or evicted to stay within bounds) is delivered as
-  what arrived, its parts joined in order (logged with the missing parts and counted as
-  `mo_partial`): the vendor was told we had those parts, so they must not vanish. If that
-  delivery fails it is tried again later, while the connector runs.
+  (ESME_RX_T_APPN on failure). Parts of a long MO (UDH 8/16-bit reference, SAR) go to the
+  `MoAssembly` (mo_assembly.py), keyed by source, destination and data_coding: each part is
+  answered once it is kept durably, the completing one once the whole MO is durable.
 - A UDH that overruns its message is answered with the decoder's status (ESME_RINVESMCLASS).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from smscd.deliveries import Deliveries, InboundMessage
+from smscd.deliveries import Deliveries
 from smscd.dlr_pdus import is_receipt, read_vendor_receipt
 from smscd.ids import new_message_id
-from smscd.message import Address
 from smscd.smpp import pdu as P
 from smscd.smpp.errors import InvalidPdu
-from smscd.smpp.reassembly import UDHI, Completed, Expired, Reassembler, concat_of
+from smscd.smpp.reassembly import Reassembler, concat_of
 from smscd.smpp.receipt import normalise_receipt_id
 from smscd.smpp.status import CommandStatus as S
-from smscd.smpp_protocol import DelayedCall, ReactorTime
-from smscd.stores.interfaces import Correlations
+from smscd.smpp_protocol import ReactorTime
+from smscd.stores.interfaces import Correlations, Queues
+from smscd.stores.mo_parts import MoParts
 from connectors.connector_config import ConnectorConfig
+from connectors.inbound_stats import InboundStats
+from connectors.mo_assembly import MoAssembly, inbound_message
+from connectors.pending_receipts import KeptReceipt, PendingReceipts
 
 log = Logger(namespace="connectors.inbound")
 
-_CONTENT_TLVS = frozenset({"message_payload", "sar_msg_ref_num", "sar_total_segments",
-                           "sar_segment_seqnum"})
 Responder = Callable[[P.Pdu, P.Pdu], None]       # (request, response): SmppProtocol.respond
-
-
-@dataclass(slots=True)
-class InboundStats:
-    receipts: int = 0
-    unknown_receipts: int = 0
-    mo: int = 0
-    mo_parts: int = 0
-    mo_partial: int = 0
-    failures: int = 0
-    last_error: str | None = None
 
 
 def _resp(request: P.Pdu, status: int = S.ESME_ROK) -> P.Pdu:
@@ -69,17 +56,19 @@ class InboundHandler:
     def __init__(self, cfg: ConnectorConfig, correlations: Correlations,
                  deliveries: Deliveries, clock: ReactorTime,
                  reassembler: Reassembler | None = None,
-                 new_id: Callable[[float], str] = new_message_id) -> None:
+                 new_id: Callable[[float], str] = new_message_id,
+                 queues: Queues | None = None, mo_parts: MoParts | None = None) -> None:
         self.cfg = cfg
         self._correlations = correlations
         self._deliveries = deliveries
         self._clock = clock
-        self.reassembler = reassembler or Reassembler(timeout=cfg.mo_reassembly_timeout)
         self._new_id = new_id
-        self._timer: DelayedCall | None = None
-        self._retries: set[DelayedCall] = set()
-        self.running = True
         self.stats = InboundStats()
+        self.assembly = MoAssembly(cfg, deliveries, clock, self.stats, mo_parts, new_id,
+                                   reassembler)
+        self.pending = PendingReceipts(cfg, queues, correlations, deliveries, clock,
+                                       self.stats) \
+            if queues is not None and cfg.pending_receipt_ttl > 0 else None
         self.observer: Callable[[], None] | None = None   # told after each answer
 
     def on_request(self, respond: Responder, pdu: P.DeliverSm | P.DataSm) -> None:
@@ -88,18 +77,17 @@ class InboundHandler:
         else:
             self._mo(respond, pdu)
 
-    def stop(self) -> None:
-        """Stop the timers; incomplete groups stay held for the next start."""
-        self.running = False
-        for call in [self._timer, *self._retries]:
-            if call is not None and call.active():
-                call.cancel()
-        self._timer = None
-        self._retries.clear()
-
     def start(self) -> None:
-        self.running = True
-        self._arm()
+        self.assembly.start()
+        if self.pending is not None:
+            self.pending.start()
+
+    def stop(self) -> None:
+        """Stop the timers and the pending receipts; incomplete groups stay held (and
+        kept) for the next start."""
+        self.assembly.stop()
+        if self.pending is not None:
+            self.pending.stop()
 
     # -- receipts ---------------------------------------------------------------------------
     def _receipt(self, respond: Responder, pdu: P.DeliverSm | P.DataSm) -> None:
@@ -118,9 +106,15 @@ class InboundHandler:
 
         def found(hit: tuple[str, int] | None) -> None:
             if hit is None:
-                self._unknown(respond, pdu, "no correlation", receipt.message_id)
-                if self.observer is not None:
-                    self.observer()
+                if self.pending is None:
+                    self._unknown(respond, pdu, "no correlation", receipt.message_id)
+                    return
+                self.stats.unknown_receipts += 1
+                log.info("connector {id}: no correlation yet for vendor id {vid!r}; kept "
+                         "for up to {ttl} s", id=self.cfg.id, vid=receipt.message_id,
+                         ttl=self.cfg.pending_receipt_ttl)
+                self._answer_when(self.pending.keep(KeptReceipt(pdu, receipt, key, now)),
+                                  respond, pdu, "receipt")
                 return
             message_id, part = hit
             # Answered from part_state's own Deferred: returning it from this callback
@@ -131,13 +125,14 @@ class InboundHandler:
         d = self._correlations.get(self.cfg.id, key)
         d.addCallbacks(found, self._failed, errbackArgs=(respond, pdu, "receipt"))
 
-    def _unknown(self, respond: Responder | None, pdu: P.Pdu, why: str,
+    def _unknown(self, respond: Responder, pdu: P.Pdu, why: str,
                  vendor_id: str | None) -> None:
         self.stats.unknown_receipts += 1
         log.info("connector {id}: {why} for vendor id {vid!r}; answered OK",
                  id=self.cfg.id, why=why, vid=vendor_id)
-        if respond is not None:
-            respond(pdu, _resp(pdu))
+        respond(pdu, _resp(pdu))
+        if self.observer is not None:
+            self.observer()
 
     # -- MO ---------------------------------------------------------------------------------
     def _mo(self, respond: Responder, pdu: P.DeliverSm | P.DataSm) -> None:
@@ -157,31 +152,12 @@ class InboundHandler:
         now = self._clock.seconds()
         if info is None:
             self.stats.mo += 1
-            self._answer_when(self._inbound(pdu, content, pdu.esm_class, now), respond, pdu,
-                              "MO")
+            mo = inbound_message(self._new_id(now), self.cfg.id, pdu, content, pdu.esm_class,
+                                 now)
+            self._answer_when(maybeDeferred(self._deliveries.inbound, mo), respond, pdu, "MO")
             return
         self.stats.mo_parts += 1
-        key = (pdu.source_addr, str(pdu.source_addr_ton), str(pdu.source_addr_npi),
-               pdu.destination_addr, str(pdu.dest_addr_ton), str(pdu.dest_addr_npi),
-               str(pdu.data_coding))
-        done = self.reassembler.add(key, info.ref, info.total, info.seq, info.body, now)
-        self._arm()
-        if not isinstance(done, Completed):
-            respond(pdu, _resp(pdu))                       # held in memory, see the header
-            return
-        self.stats.mo += 1
-        self._answer_when(self._inbound(pdu, done.body, pdu.esm_class & ~UDHI,
-                                        done.first_seen), respond, pdu, "MO")
-
-    def _inbound(self, pdu: P.DeliverSm | P.DataSm, content: bytes, esm_class: int,
-                 at: float) -> Deferred[None]:
-        mo = InboundMessage(
-            id=self._new_id(at), connector=self.cfg.id,
-            source=Address(pdu.source_addr, pdu.source_addr_ton, pdu.source_addr_npi),
-            destination=Address(pdu.destination_addr, pdu.dest_addr_ton, pdu.dest_addr_npi),
-            data_coding=pdu.data_coding, esm_class=esm_class, content=content,
-            received_at=at, tlvs=tuple(t for t in pdu.tlvs if t.name not in _CONTENT_TLVS))
-        return maybeDeferred(self._deliveries.inbound, mo)
+        self._answer_when(self.assembly.part(pdu, info, now), respond, pdu, "MO part")
 
     def _answer_when(self, d: Deferred[Any], respond: Responder, pdu: P.Pdu,
                      what: str) -> None:
@@ -201,49 +177,3 @@ class InboundHandler:
         respond(pdu, _resp(pdu, S.ESME_RX_T_APPN))
         if self.observer is not None:
             self.observer()
-
-    # -- incomplete groups ------------------------------------------------------------------
-    def _arm(self) -> None:
-        due = self.reassembler.next_deadline()
-        if due is None or not self.running:
-            return
-        if self._timer is not None and self._timer.active():
-            if self._timer.getTime() <= due:
-                return
-            self._timer.cancel()
-        self._timer = self._clock.callLater(max(0.0, due - self._clock.seconds()), self._expire)
-
-    def _expire(self) -> None:
-        self._timer = None
-        for group in self.reassembler.expire(self._clock.seconds()):
-            self._partial(group, 0)
-        self._arm()
-
-    def _partial(self, group: Expired, attempt: int) -> None:
-        if attempt == 0:
-            self.stats.mo_partial += 1
-            log.warn("connector {id}: MO from {src} to {dst} incomplete ({why}): parts "
-                     "{missing} of {total} missing; delivering what arrived",
-                     id=self.cfg.id, src=group.key[0], dst=group.key[3], why=group.reason,
-                     missing=list(group.missing), total=group.total)
-        src, src_ton, src_npi, dst, dst_ton, dst_npi, dcs = group.key
-        mo = InboundMessage(
-            id=self._new_id(group.first_seen), connector=self.cfg.id,
-            source=Address(src, int(src_ton), int(src_npi)),
-            destination=Address(dst, int(dst_ton), int(dst_npi)), data_coding=int(dcs),
-            esm_class=0, content=b"".join(body for _, body in group.parts),
-            received_at=group.first_seen)
-
-        def again(f: Failure) -> None:
-            self.stats.failures += 1
-            log.failure("connector {id}: partial MO not recorded; trying again", f,
-                        id=self.cfg.id)
-            if self.running:
-                call = self._clock.callLater(min(60.0, 2.0 ** attempt), self._retry_partial,
-                                             group, attempt + 1)
-                self._retries.add(call)
-        maybeDeferred(self._deliveries.inbound, mo).addErrback(again)
-
-    def _retry_partial(self, group: Expired, attempt: int) -> None:
-        self._retries = {c for c in self._retries if c.active()}
-        self._partial(group, attempt)

@@ -33,6 +33,7 @@ from smscd.smpp.session import (Event, ProtocolError, RequestFailed, RequestRece
 from smscd.smpp_protocol import BindPdu, SmppProtocol, client_factory
 from smscd.stores.billing_interface import PartHooks
 from smscd.stores.interfaces import Correlations, MessageLog, Queues
+from smscd.stores.mo_parts import MoParts
 from connectors.conditions import Conditions
 from connectors.connector_config import ConnectorConfig
 from connectors.failover import EndpointFor, FailoverBindEndpoint, HostPort, SessionLease, \
@@ -54,7 +55,8 @@ class ConnectorService(Service):
                  messages: MessageLog, correlations: Correlations, deliveries: Deliveries,
                  rng: random.Random | None = None,
                  endpoint_for: EndpointFor | None = None,
-                 billing: PartHooks | None = None) -> None:
+                 billing: PartHooks | None = None,
+                 mo_parts: MoParts | None = None) -> None:
         self.config = config
         self.name: str = config.id  # type: ignore[assignment]  # Service declares None
         self.reactor = reactor
@@ -62,7 +64,8 @@ class ConnectorService(Service):
         rng = rng if rng is not None else random.Random()
         self.pump = MtPump(config, queues, messages, correlations, deliveries, reactor,
                            billing=billing)
-        self.inbound = InboundHandler(config, correlations, deliveries, reactor)
+        self.inbound = InboundHandler(config, correlations, deliveries, reactor,
+                                      queues=queues, mo_parts=mo_parts)
         self.bound: dict[SmppProtocol, HostPort] = {}
         self.late_responses = 0             # answers after their timeout: possible duplicates
         self.last_error: str | None = None
@@ -167,6 +170,8 @@ class ConnectorService(Service):
             "throttled": stats.backpressure, "rejected": stats.rejected,
             "dead_lettered": stats.dead_lettered, "late_responses": self.late_responses,
             "receipts": inbound.receipts, "unknown_receipts": inbound.unknown_receipts,
+            "receipts_late": inbound.receipts_late,
+            "receipts_given_up": inbound.receipts_given_up,
             "mo": inbound.mo, "mo_partial": inbound.mo_partial,
             "last_error": errors[0] if errors else None,
         }

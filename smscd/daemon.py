@@ -85,7 +85,8 @@ class Daemon:
         self.deliveries = CustomerDeliveries(store.queues, self.registry)
         for connector in connectors:
             service = ConnectorService(connector, self.reactor, store.queues, store.messages,
-                                       store.correlations, dispatcher)
+                                       store.correlations, dispatcher,
+                                       mo_parts=store.mo_parts)
             self.connectors.append(service)
             service.startService()
 

@@ -4,15 +4,29 @@ published to the customer and the parts deleted in one durable change. Store-lev
 use a Clock for store time; connector tests run over loopback with the real store."""
 from __future__ import annotations
 
+import random
 import sqlite3
+from pathlib import Path
+from typing import Any
 
+import pytest
 import pytest_twisted
+from twisted.internet.defer import Deferred
 
+from connectors.mo_assembly import group_name, parse_group
+from connectors.sim_pdus import mo_pdus
+from connectors.smpp_client import ConnectorService
+from smscd.delivery_items import item_of
+from smscd.dispatch import Dispatcher, MoPrefixRules
+from smscd.smpp import pdu as P
+from smscd.smpp.split import ReferenceAllocator, SplitMethod
+from smscd.smpp.status import CommandStatus as S
 from smscd.stores.interfaces import Publication
 from smscd.stores.mo_parts import StoredPart
 from smscd.stores.sqlite import SqliteStore
+from test_connector import CID, TinySmsc, connector_config, reactor
 from test_sqlite_store import T0, Stores, store, stores  # noqa: F401  (fixtures)
-from test_store_fast_paths import fail_writes, failure_of
+from test_store_fast_paths import fail_writes, failure_of, stop_failing
 
 
 @pytest_twisted.ensureDeferred
@@ -63,3 +77,175 @@ async def test_a_failed_settle_keeps_the_parts_and_publishes_nothing(
     assert store.queues.depth("deliver:acme") == 0
     with sqlite3.connect(stores.path) as conn:
         assert conn.execute("SELECT count(*) FROM queue_entries").fetchone()[0] == 0
+
+
+# --- the connector, over loopback, across restarts -------------------------------------------
+
+TEXT = "".join(f"word{i} " for i in range(70))                    # 4 parts in GSM 7-bit
+
+
+class Daemon:
+    """What a restart rebuilds: the store, the dispatcher (MO to "acme") and the connector
+    bound to a TinySmsc that outlives it."""
+
+    def __init__(self, path: Path, smsc: TinySmsc, **overrides: Any) -> None:
+        self.path, self.smsc, self.overrides = path, smsc, overrides
+
+    async def start(self) -> Daemon:
+        self.store = SqliteStore.open(self.path, reactor())
+        self.dispatcher = Dispatcher(self.store.messages, self.store.queues, reactor(),
+                                     MoPrefixRules({"": "acme"}))
+        cfg = connector_config(self.smsc.port_obj.getHost().port, **self.overrides)
+        self.connector = ConnectorService(cfg, reactor(), self.store.queues,
+                                          self.store.messages, self.store.correlations,
+                                          self.dispatcher, rng=random.Random(7),
+                                          mo_parts=self.store.mo_parts)
+        self.connector.start()
+        await self.connector.until(lambda c: c.status()["bound"] == 1)
+        return self
+
+    async def restart(self) -> Daemon:
+        await self.stop()
+        return await self.start()
+
+    async def stop(self) -> None:
+        await self.connector.stop()
+        await self.store.close()
+
+    def mo_for_acme(self) -> list[bytes]:
+        """The MO waiting for customer acme, as it will get them (taken from its queue)."""
+        out = []
+        for entry in self.store.queues.take("deliver:acme", 100):
+            pdu = item_of(entry.obj, entry.payload).pdu
+            payload = pdu.tlv("message_payload")
+            out.append(payload if isinstance(payload, bytes) else pdu.short_message)
+        return out
+
+    def until_mo(self) -> Deferred[None]:
+        """Fires when an MO waits for acme (published by a timer, not by an answer)."""
+        return self.store.queues.when_ready("deliver:acme")
+
+
+async def deliver_all(smsc: TinySmsc, pdus: list[P.DeliverSm]) -> list[int]:
+    return [(await smsc.deliver(pdu)).command_status for pdu in pdus]
+
+
+def long_mo(method: SplitMethod, source: str = "33700000001") -> list[P.DeliverSm]:
+    parts = mo_pdus(TEXT, source, "12345", 0, method,
+                    ReferenceAllocator.for_method(method))
+    assert len(parts) == 4
+    return parts
+
+
+@pytest_twisted.ensureDeferred
+async def test_parts_answered_before_a_restart_make_one_whole_mo_after_it(
+        tmp_path: Path) -> None:
+    """Breaks if parts the vendor was answered OK for are held in memory only (a restart
+    loses them: the customer would get pieces or nothing), or if the whole MO reaches the
+    customer twice or its parts stay kept after it."""
+    smsc = TinySmsc()
+    await smsc.start()
+    d = await Daemon(tmp_path / "store.db", smsc).start()
+    try:
+        udh, sar = long_mo(SplitMethod.UDH8), long_mo(SplitMethod.SAR, "33700000002")
+        assert await deliver_all(smsc, [udh[2], sar[0], udh[0]]) == [S.ESME_ROK] * 3
+        assert len(await d.store.mo_parts.load(CID)) == 3
+        d = await d.restart()
+        assert await deliver_all(smsc, [udh[3], sar[1], sar[2], udh[1]]) == [S.ESME_ROK] * 4
+        assert d.store.queues.depth("deliver:acme") == 1           # the UDH one: whole
+        assert await deliver_all(smsc, [sar[3]]) == [S.ESME_ROK]
+        assert d.mo_for_acme() == [TEXT.encode()] * 2
+        assert await d.store.mo_parts.load(CID) == []
+        d = await d.restart()                 # taken, never acked: handed out again
+        assert d.mo_for_acme() == [TEXT.encode()] * 2             # once per long MO
+    finally:
+        await d.stop()
+        await smsc.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_part_not_kept_is_refused_and_its_message_waits_for_it(
+        tmp_path: Path) -> None:
+    """Breaks if a part is answered OK before it is durable (here: its write fails), or
+    if its message completes without it, or if the resent part does not complete it."""
+    smsc = TinySmsc()
+    await smsc.start()
+    d = await Daemon(tmp_path / "store.db", smsc).start()
+    stores = Stores(d.path)
+    try:
+        parts = long_mo(SplitMethod.UDH16)
+        fail_writes(stores, "mo_parts", "NEW.part_index = 2")
+        assert await deliver_all(smsc, parts[:3]) == [S.ESME_ROK, S.ESME_RX_T_APPN, S.ESME_ROK]
+        assert await deliver_all(smsc, parts[3:]) == [S.ESME_ROK]
+        assert d.store.queues.depth("deliver:acme") == 0
+        stop_failing(stores, "mo_parts")
+        assert await deliver_all(smsc, [parts[1]]) == [S.ESME_ROK]
+        assert d.mo_for_acme() == [TEXT.encode()]
+        assert await d.store.mo_parts.load(CID) == []
+    finally:
+        await d.stop()
+        await smsc.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_whole_mo_not_published_keeps_its_parts(tmp_path: Path) -> None:
+    """Breaks if the parts are deleted although the whole MO could not be published (or
+    the reverse), or if the last part is answered OK then: the vendor must send it again,
+    and the message must then reach the customer once."""
+    smsc = TinySmsc()
+    await smsc.start()
+    d = await Daemon(tmp_path / "store.db", smsc).start()
+    stores = Stores(d.path)
+    try:
+        parts = long_mo(SplitMethod.UDH8)
+        assert await deliver_all(smsc, parts[:3]) == [S.ESME_ROK] * 3
+        fail_writes(stores, "queue_entries", "NEW.queue = 'deliver:acme'")
+        assert await deliver_all(smsc, parts[3:]) == [S.ESME_RX_T_APPN]
+        assert len(await d.store.mo_parts.load(CID)) == 3
+        stop_failing(stores, "queue_entries")
+        assert await deliver_all(smsc, parts[3:]) == [S.ESME_ROK]
+        assert d.mo_for_acme() == [TEXT.encode()]
+        d = await d.restart()
+        assert await d.store.mo_parts.load(CID) == []
+        assert d.mo_for_acme() == [TEXT.encode()]
+    finally:
+        await d.stop()
+        await smsc.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_incomplete_mo_kept_across_a_restart_is_delivered_once_at_its_timeout(
+        tmp_path: Path) -> None:
+    """Breaks if an incomplete long MO whose parts were answered OK vanishes at a restart
+    instead of reaching the customer as what arrived at its timeout, or arrives twice, or
+    if its parts stay kept after that."""
+    smsc = TinySmsc()
+    await smsc.start()
+    d = await Daemon(tmp_path / "store.db", smsc, mo_reassembly_timeout=0.3).start()
+    try:
+        parts = long_mo(SplitMethod.UDH8)
+        assert await deliver_all(smsc, [parts[0], parts[2]]) == [S.ESME_ROK] * 2
+        await d.stop()
+        d = await d.start()
+        await d.until_mo()
+        body = [p.short_message[6:] for p in (parts[0], parts[2])]
+        assert d.mo_for_acme() == [b"".join(body)]
+        assert d.connector.status()["mo_partial"] == 1
+        assert await d.store.mo_parts.load(CID) == []
+        d = await d.restart()
+        assert d.mo_for_acme() == [b"".join(body)]
+        assert d.connector.status()["mo_partial"] == 0
+    finally:
+        await d.stop()
+        await smsc.stop()
+
+
+def test_group_names_read_back_and_refuse_anything_else() -> None:
+    """Breaks if a stored group name does not give back its tag, key, ref and total, or
+    if a damaged one is taken for a group instead of being reported."""
+    key = ("336", "1", "1", "12345", "0", "1", "8")
+    assert parse_group(group_name("t1", key, 300, 4)) == ("t1", key, 300, 4)
+    for bad in ("", "[2,\"t\",[],1,2]", "[1,\"t\",[\"a\"],1,2]", "{}", "[1,\"t\"," + "[\"a\"]" +
+                ",1]", group_name("t", key, 1, 0)):
+        with pytest.raises(ValueError):
+            parse_group(bad)

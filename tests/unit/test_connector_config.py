@@ -44,7 +44,7 @@ def test_every_key_can_be_set() -> None:
                reconnect_max_delay=30, source_ton=5, source_npi=0, dest_ton=1, dest_npi=1,
                data_coding=3, registered_delivery="always", receipt_id_mode="hex_to_dec",
                correlation_ttl=3600, max_attempts=2, retry_delay=1, retry_max_delay=8,
-               throttle_pause=0.5, mo_reassembly_timeout=60)
+               throttle_pause=0.5, mo_reassembly_timeout=60, pending_receipt_ttl=30)
     cfg = connector_config_from_mapping(raw)
     assert cfg.hosts == (("10.0.0.1", 2775), ("::1", 2776))
     assert cfg.burst == 100.0                        # one second of throughput
