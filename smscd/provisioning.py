@@ -266,8 +266,10 @@ def render_profile(groups: Sequence[GroupRecord], users: Sequence[UserRecord],
         "groups": [{"gid": g.gid, "enabled": g.enabled} for g in groups],
         "users": [{"uid": u.uid, "username": u.username, "gid": u.gid, "enabled": u.enabled,
                    "password_hash": u.password_hash,
-                   "mt_credential": mt_credential_to_mapping(u.mt_credential),
-                   "smpps_credential": smpps_credential_to_mapping(u.smpps_credential)}
+                   "mt_credential": _not_default(mt_credential_to_mapping(u.mt_credential),
+                                                 _MT_DEFAULT),
+                   "smpps_credential": _not_default(
+                       smpps_credential_to_mapping(u.smpps_credential), _SMPPS_DEFAULT)}
                   for u in users]}
     for section, kind in SECTIONS.items():
         specs = docs.get(kind, {})
@@ -277,6 +279,22 @@ def render_profile(groups: Sequence[GroupRecord], users: Sequence[UserRecord],
             ids = sorted(specs)
         out[section] = [_plain(specs[i]) for i in ids]
     return yaml.safe_dump(out, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+_MT_DEFAULT = mt_credential_to_mapping(MtCredential())
+_SMPPS_DEFAULT = smpps_credential_to_mapping(SmppsCredential())
+
+
+def _not_default(cred: Mapping[str, Any], default: Mapping[str, Any]) -> dict[str, Any]:
+    """A credential mapping with only what differs from the defaults (and its format
+    version): the profile stays readable, and reading it back gives the same credential."""
+    out: dict[str, Any] = {"v": cred["v"]}
+    for section, values in cred.items():
+        if isinstance(values, Mapping):
+            changed = {k: v for k, v in values.items() if default[section].get(k) != v}
+            if changed:
+                out[section] = changed
+    return out
 
 
 _FIRST = {"fid": 0, "id": 0, "order": 1, "type": 2}
