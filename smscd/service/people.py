@@ -43,8 +43,10 @@ def _store_error(f: Failure) -> Failure:
         raise NotFound(str(e), "gid")
     if isinstance(e, UnknownUser):
         raise NotFound(str(e), "uid")
-    if isinstance(e, ValueError):
-        raise InvalidValue(str(e))
+    if isinstance(e, ValueError):      # "User uid syntax is invalid: ...", "Invalid password ..."
+        text = str(e)
+        raise InvalidValue(text, next((k for k in ("username", "uid", "gid", "password")
+                                       if k in text), None))
     return f
 
 

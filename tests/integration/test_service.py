@@ -235,6 +235,11 @@ async def test_users_and_groups(harness: Harness) -> None:
     assert isinstance(e, NotFound) and e.field == "gid"
     e = await failure(s.users.add({"uid": "x", "gid": "marketing", "username": "x"}))
     assert isinstance(e, InvalidValue) and e.field == "password"
+    e = await failure(s.users.add({"uid": "bad uid", "gid": "marketing", "username": "x",
+                                   "password": "p"}))
+    assert isinstance(e, InvalidValue) and e.field == "uid"
+    e = await failure(s.users.update("foo", {"password": "x" * 17}))
+    assert isinstance(e, InvalidValue) and e.field == "password"
     e = await failure(s.users.update("foo", {"username": "other"}))
     assert isinstance(e, InvalidValue) and e.field == "username"
     await s.users.disable("foo")
