@@ -6,7 +6,7 @@ fields are joined by one space; header and rows start with `#`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from smscd.service.api import InvalidValue, NotFound, ServiceError
 
@@ -30,14 +30,26 @@ def exists(get: Callable[[Any], Any], key: Any) -> bool:
     return True
 
 
-def refusal(e: Exception, fallback: str) -> str:
-    """The line for a failed service call: the service's own words, or `fallback`
+def refusal(e: Exception, fallback: str, keys: Mapping[str, str] | None = None) -> str:
+    """The line for a failed call: the service's (or billing's) own words, or `fallback`
     (`Failed adding X, check log for details`) for anything that is not a refusal."""
     if isinstance(e, InvalidValue) and len(e.problems) > 1:
-        return "Error: " + "; ".join(e.problems)
-    if isinstance(e, ServiceError):
-        return f"Error: {e.message}"
-    return fallback
+        text = "; ".join(_typed_key(p, keys) for p in e.problems)
+    elif isinstance(e, ServiceError):
+        text = _typed_key(e.message, keys)
+    elif isinstance(e, ValueError):        # billing's refusals (BillingError) are ValueErrors
+        text = str(e)
+    else:
+        return fallback
+    return f"Error: {text}"
+
+
+def _typed_key(problem: str, keys: Mapping[str, str] | None) -> str:
+    """`id: ...` -> `cid: ...`: a problem named with the key the operator typed."""
+    key, sep, rest = problem.lstrip(".").partition(":")
+    if keys and sep and key in keys:
+        return f"{keys[key]}:{rest}"
+    return problem.lstrip(".")
 
 
 def simple_call(run: Callable[[], Any], audit: str, success: str, fallback: str) -> Reply:
@@ -46,10 +58,11 @@ def simple_call(run: Callable[[], Any], audit: str, success: str, fallback: str)
 
 
 def saving_call(run: Callable[[], Any], audit: str, success: Callable[[Any], str],
-                fallback: str) -> Reply:
-    """A draft's save: success prints and leaves the draft, failure keeps it open."""
+                fallback: str, keys: Mapping[str, str] | None = None) -> Reply:
+    """A draft's save: success prints and leaves the draft, failure keeps it open;
+    `keys` renames the service's keys in errors to the ones typed (id -> cid)."""
     return call(run, audit, lambda result: Reply(lines=(success(result),), leave_draft=True),
-                lambda e: say(refusal(e, fallback)))
+                lambda e: say(refusal(e, fallback, keys)))
 
 
 def parse_bool(value: str) -> bool | None:

@@ -60,7 +60,7 @@ def _add(ctx: Context, _: object, arg: str) -> Reply:
                            f"httpccm -a: {_masked(values)}",
                            lambda _: f"Successfully added Httpcc [HttpConnector] with "
                                      f"cid:{values['cid']}",
-                           "Failed adding Httpcc, check log for details")
+                           "Failed adding Httpcc, check log for details", {"id": "cid"})
 
     draft = KeyDraft("Adding a new Httpcc: (ok: save, ko: exit)", dict(CHECKS),
                      "Unknown Httpcc key: %s", save)

@@ -31,6 +31,8 @@ JCLI_KEYS = {
     "requeue_delay": "retry_delay", "dlr_expiry": "correlation_ttl",
     "dlr_msgid": "receipt_id_mode",
 }
+# smscd key -> the jCli key an operator typed, for error lines
+TYPED_KEYS = {"id": "cid", **{v: k for k, v in reversed(list(JCLI_KEYS.items()))}}
 DLR_MSGID = {"0": "as_is", "1": "dec_to_hex", "2": "hex_to_dec"}
 IGNORED = ("logfile", "logrotate", "loglevel", "logprivacy", "src_addr", "proto_id",
            "priority", "validity", "ripf", "def_msg_id", "con_loss_retry", "con_fail_retry",
@@ -151,7 +153,7 @@ def _add(ctx: Context, _: object, arg: str) -> Reply:
         cid = str(spec["id"])
         return saving_call(lambda: api.add(spec), f"smppccm -a: {_masked(spec)}",
                            lambda _: f"Successfully added connector [{cid}]",
-                           "Failed adding connector, check log for details")
+                           "Failed adding connector, check log for details", TYPED_KEYS)
 
     draft = ConnectorDraft("Adding a new connector: (ok: save, ko: exit)", {},
                            "Unknown SMPPClientConfig key: %s", save)
@@ -170,7 +172,7 @@ def _update(ctx: Context, cid: str, arg: str) -> Reply:
         return saving_call(lambda: api.update(cid, changes),
                            f"smppccm -u {cid}: {_masked(changes)}",
                            lambda _: f"Successfully updated connector [{cid}]",
-                           "Failed updating connector, check log for details")
+                           "Failed updating connector, check log for details", TYPED_KEYS)
 
     draft = ConnectorDraft(f"Updating connector id [{cid}]: (ok: save, ko: exit)", {},
                            "Unknown SMPPClientConfig key: %s", save,

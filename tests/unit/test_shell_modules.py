@@ -287,7 +287,7 @@ def test_smppccm_refuses_ssl_and_reports_service_validation(shell):
     assert run(shell, "ssl no") == []
     assert run(shell, "cid Demo") == [] and run(shell, "bind_ton 9") == []
     out = run(shell, "ok")
-    assert out[0].startswith("Error: addr_ton") and shell.prompt == "> "
+    assert out[0].startswith("Error: bind_ton: one of") and shell.prompt == "> "
 
 
 def test_smppccm_status(shell):

@@ -110,10 +110,10 @@ def test_failed_save_keeps_the_draft_open():
     s = new_session()
     transcript(s, ["smppccm -a", "cid cc1", "ok"])
     assert transcript(s, ["smppccm -a", "cid cc1", "ok"])[-1] == \
-        "Error: id: connector 'cc1' exists"
+        "Error: cid: connector 'cc1' exists"
     assert s.prompt == "> "
     assert run(s, "cid cc2") == [] and run(s, "bind_ton 9") == []
-    assert run(s, "ok")[0].startswith("Error: addr_ton") and s.prompt == "> "
+    assert run(s, "ok")[0].startswith("Error: bind_ton") and s.prompt == "> "
     assert run(s, "bind_ton 1") == [] and run(s, "ok") == ["Successfully added connector [cc2]"]
     assert s.prompt == "jcli : "
 
