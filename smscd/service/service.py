@@ -203,8 +203,12 @@ async def open_service(store: DocumentStore, users: Users, control: ConnectorCon
     groups = await users.list_groups()
     user_records = await users.list_users()
     docs: dict[str, dict[str, Spec]] = D.empty_docs()
+    unknown = sorted({f"{doc.kind} {doc.id}" for doc in docs_list if doc.kind not in docs})
+    if unknown:      # written by a newer smscd: refuse rather than ignore them
+        raise InvalidValue(f"stored provisioning has documents of unknown kinds: "
+                           f"{', '.join(unknown)}", None, unknown)
     for doc in docs_list:
-        docs.setdefault(doc.kind, {})[doc.id] = doc.body
+        docs[doc.kind][doc.id] = doc.body
     directory = D.Directory(frozenset(u.uid for u in user_records),
                             frozenset(u.username for u in user_records),
                             frozenset(g.gid for g in groups))

@@ -20,6 +20,7 @@ from smscd.service.api import (AlreadyExists, ConnectorStatus, InUse, InvalidVal
 from smscd.service.profile_io import seed_from_file
 from smscd.service.service import ProvisioningService, open_service, thread_hasher
 from smscd.stores.sqlite import SqliteStore
+from smscd.stores.sqlite_provisioning import Document
 
 CONNECTOR = {"id": "vendor-a", "hosts": ["127.0.0.1:2776"], "system_id": "acct",
              "password": "secret"}
@@ -571,3 +572,14 @@ async def test_python_interceptors_are_checked_when_written(harness: Harness) ->
     installed.clear()
     with pytest.raises(InvalidValue, match="'hlr': not installed"):
         await harness.open(PythonInterceptors(reactor, entry_points=lambda: installed))
+
+
+@pytest_twisted.ensureDeferred
+async def test_stored_documents_a_newer_smscd_wrote_are_not_ignored(harness: Harness) -> None:
+    """Breaks if start-up silently drops documents it does not understand."""
+    await harness.open()
+    assert harness.store is not None
+    await harness.store.provisioning.apply([Document("sms_firewall", "x", {})])
+    await harness.close()
+    with pytest.raises(InvalidValue, match="unknown kinds: sms_firewall x"):
+        await harness.open()
