@@ -94,13 +94,17 @@ class Session:
         return "\n".join(lines)
 
     def complete(self, line: str) -> tuple[str, list[str]]:
-        """TAB on `line`: the completed line, and the candidates to list when ambiguous."""
-        words = (self.draft.keys() if self.draft is not None
-                 else (*self.commands, "quit", "help"))
-        stripped = line.lstrip()
-        if " " in stripped:                   # completing a value: nothing to offer
-            return line, []
-        found = [w for w in words if w.startswith(stripped)]
+        """TAB on `line`: the completed line, and the candidates to list when ambiguous.
+        The first word is a command (or a draft key); a draft may offer the later words
+        through `choices(words_before)` (credential sections and keys, for instance)."""
+        words = line.lstrip().split(" ")
+        if len(words) == 1:
+            offered: tuple[str, ...] = (self.draft.keys() if self.draft is not None
+                                        else (*self.commands, "quit", "help"))
+        else:
+            choices = getattr(self.draft, "choices", None)
+            offered = choices(words[:-1]) if choices is not None else ()
+        found = [w for w in offered if w.startswith(words[-1])]
         if len(found) == 1:
-            return found[0] + " ", []
+            return " ".join(words[:-1] + found) + " ", []
         return line, found if len(found) > 1 else []

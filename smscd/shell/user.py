@@ -22,6 +22,7 @@ from .grammar import Action, Command, Context, Opt
 from .reply import Reply, call, say
 
 SYNTAX = re.compile(r"^(\S+) (\S+) (\S+.*)$")
+BILLING_ITEMS = [("quota", key, "") for key in BILLING_QUOTAS]
 USER_KEYS = ("uid", "gid", "username", "password", "mt_messaging_cred", "smpps_cred")
 
 
@@ -89,6 +90,16 @@ class UserDraft:
 
     def save(self) -> Reply:
         return self.on_save(self)
+
+    def choices(self, words: list[str]) -> tuple[str, ...]:
+        """TAB after `mt_messaging_cred` / `smpps_cred`: its sections, then their keys."""
+        items = {"mt_messaging_cred": mt_items(MtCredential()) + BILLING_ITEMS,
+                 "smpps_cred": smpps_items(SmppsCredential())}.get(words[0], [])
+        if len(words) == 1:
+            return tuple(dict.fromkeys(section for section, _, _ in items))
+        if len(words) == 2:
+            return tuple(k for section, k, _ in items if section == words[1].lower())
+        return ()
 
 
 def _masked(draft: UserDraft) -> str:

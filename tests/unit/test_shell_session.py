@@ -133,6 +133,11 @@ def test_tab_completion_of_commands_and_draft_keys():
     assert s.complete("mt_") == ("mt_messaging_cred ", [])
     assert s.complete("u") == ("u", ["uid", "username"])
     assert s.complete("uid fo") == ("uid fo", [])
+    assert s.complete("mt_messaging_cred q") == ("mt_messaging_cred quota ", [])
+    assert s.complete("mt_messaging_cred quota s") == \
+        ("mt_messaging_cred quota s", ["smpps_throughput", "sms_count"])
+    assert s.complete("smpps_cred authorization ") == \
+        ("smpps_cred authorization ", ["bind", "ip"])
 
 
 HELP_WORDS = ["persist", "load", "user", "group", "filter", "mointerceptor", "mtinterceptor",
