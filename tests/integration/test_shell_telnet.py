@@ -13,7 +13,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
 from twisted.internet.protocol import Factory, Protocol
 
 from smscd import __version__
-from smscd.shell.client import TerminalText
+from smscd.shell.client import TerminalText, ends_with_prompt
 from smscd.shell.listener import shell_factory
 from smscd.shell.operators import Operators
 
@@ -34,10 +34,12 @@ class Term(Protocol):
     def dataReceived(self, data: bytes) -> None:
         self.shown += self.parser.feed(data)
         for text, d in list(self.waiting):
-            at = self.shown.find(text, self.mark)
+            at = (self.shown.find(text, self.mark) if text
+                  else len(self.shown) if ends_with_prompt(self.shown[self.mark:]) else -1)
             if at >= 0:
                 self.waiting.remove((text, d))
-                seen, self.mark = self.shown[self.mark:at + len(text)], at + len(text)
+                end = at + len(text)
+                seen, self.mark = self.shown[self.mark:end], end
                 d.callback(seen)
 
     def until(self, text: str) -> Deferred[str]:
@@ -46,6 +48,10 @@ class Term(Protocol):
         self.waiting.append((text, d))
         self.dataReceived(b"")
         return d
+
+    def until_prompt(self) -> Deferred[str]:
+        """Everything shown since the last wait, up to the next prompt."""
+        return self.until("")
 
     def type(self, keys: str) -> None:
         self.transport.write(keys.encode())
@@ -162,6 +168,51 @@ async def test_typed_ahead_lines_run_in_order(tmp_path: Path) -> None:
         term.type("group -a\r\ngid a\r\nok\r\ngroup -a\r\ngid b\r\nok\r\ngroup -l\r\n")
         shown = await term.until("Total Groups: 2\n")
         assert "#a               \n#b               \n" in shown
+        term.transport.loseConnection()
+        await term.closed
+    finally:
+        await port.stopListening()
+
+
+TRANSCRIPT = """jcli : group -a
+Adding a new Group: (ok: save, ko: exit)
+> gid marketing
+> ok
+Successfully added Group [marketing]
+jcli : user -a
+Adding a new User: (ok: save, ko: exit)
+> username foo
+> password bar
+> gid marketing
+> uid foo
+> mt_messaging_cred valuefilter src_addr ^JASMIN$
+> mt_messaging_cred quota smpps_throughput 2
+> smpps_cred quota max_bindings 2
+> ok
+Successfully added User [foo] to Group [marketing]
+jcli : user -l
+#User id          Group id         Username         Balance MT SMS Throughput
+#foo              marketing        foo              ND (!)  ND (!) ND/2.0  
+Total Users: 1
+jcli : user -x
+no such option: -x
+Usage: user [options] 
+"""
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_transcript_over_telnet_shows_what_the_interpreter_says(tmp_path: Path) -> None:
+    port = await serve(tmp_path, authentication=False)
+    term = await connect(port)
+    try:
+        await term.until("jcli : ")
+        shown = "jcli : "
+        for line in TRANSCRIPT.splitlines():
+            prompt = next((p for p in ("jcli : ", "> ") if line.startswith(p)), None)
+            if prompt is not None:
+                term.type(line[len(prompt):] + "\r\n")
+                shown += await term.until_prompt()
+        assert shown.startswith(TRANSCRIPT)
         term.transport.loseConnection()
         await term.closed
     finally:
