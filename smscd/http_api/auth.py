@@ -10,6 +10,10 @@ Rules:
 - Unknown user, wrong password, disabled user and disabled group are all one answer
   (None): HTTP 403 `Authentication failure for username:<u>` (Jasmin's words).
 - scrypt runs in the reactor's thread pool (`verify`), never on the reactor thread.
+- Guessing is slowed as for SMPP binds (smscd.lockout): after a few failures a client
+  address and a username are refused without any scrypt or store read for a growing
+  delay, with the same 403; a success clears them. A Jasmin client that logs in right
+  never notices.
 - The user record (with its group's enabled flag) is reused for `user_ttl` seconds after
   a successful login, instead of two store reads per request: a change to a user or its
   group (password, disabled, credentials) reaches the HTTP API within `user_ttl`
@@ -26,6 +30,7 @@ from typing import Protocol
 
 from twisted.internet.defer import Deferred, succeed
 
+from smscd.lockout import BindLockout
 from smscd.smpp_auth import Verifier, verify_in_thread
 from smscd.stores.interfaces import GroupRecord, UserRecord, Users
 
@@ -64,16 +69,32 @@ class Clock(Protocol):
 
 class HttpAuthenticator:
     def __init__(self, users: Users, clock: Clock, verify: Verifier = verify_in_thread,
-                 cache: PasswordCache | None = None, user_ttl: float = 1.0) -> None:
+                 cache: PasswordCache | None = None, user_ttl: float = 1.0,
+                 lockout: BindLockout | None = None) -> None:
         self.users = users
+        self.lockout = lockout if lockout is not None else BindLockout()
         self.clock = clock
         self.verify = verify
         self.cache = cache if cache is not None else PasswordCache()
         self.user_ttl = user_ttl
         self._recent: dict[str, tuple[float, UserRecord]] = {}
 
-    def authenticate(self, username: str, password: str) -> Deferred[UserRecord | None]:
+    def authenticate(self, username: str, password: str, peer: str
+                     ) -> Deferred[UserRecord | None]:
         """The user, or None when it may not use the API (see the rules)."""
+        keys = (f"http-addr:{peer}", f"http-user:{username}")
+        if self.lockout.locked_for(keys, self.clock.seconds()) > 0:
+            return succeed(None)
+        return self._lookup(username, password).addCallback(self._counted, keys)
+
+    def _counted(self, user: UserRecord | None, keys: tuple[str, str]) -> UserRecord | None:
+        if user is None:
+            self.lockout.failed(keys, self.clock.seconds())
+        else:
+            self.lockout.succeeded(keys)
+        return user
+
+    def _lookup(self, username: str, password: str) -> Deferred[UserRecord | None]:
         recent = self._recent.get(username)
         if recent is not None:
             until, user = recent

@@ -67,16 +67,16 @@ class HttpApi:
     builder: Builder
     clock: Clock
 
-    async def login(self, args: Args) -> UserRecord:
+    async def login(self, args: Args, peer: str) -> UserRecord:
         username = args["username"]
-        user = await self.auth.authenticate(username, args["password"])
+        user = await self.auth.authenticate(username, args["password"], peer)
         if user is None:
             raise HttpError(403, f"Authentication failure for username:{username}")
         return user
 
-    async def send(self, args: Args) -> str:
+    async def send(self, args: Args, peer: str) -> str:
         hex_octets(args)                   # Jasmin reads the content before the login
-        user = await self.login(args)
+        user = await self.login(args, peer)
         now = self.clock.seconds()
         cred = user.mt_credential
         message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
@@ -84,9 +84,9 @@ class HttpApi:
         authorize.check_send(cred, user.username, args, len(message.parts))
         return await _pipeline(self.pipeline.submit(user, message, "http"))
 
-    async def rate(self, args: Args) -> dict[str, Any]:
+    async def rate(self, args: Args, peer: str) -> dict[str, Any]:
         hex_octets(args)
-        user = await self.login(args)
+        user = await self.login(args, peer)
         now = self.clock.seconds()
         message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
                                        now=now)
@@ -97,8 +97,8 @@ class HttpApi:
         return {"submit_sm_count": len(message.parts),
                 "unit_rate": 0.0 if unlimited else float(quote.rate)}
 
-    async def balance(self, args: Args) -> dict[str, Any]:
-        user = await self.login(args)
+    async def balance(self, args: Args, peer: str) -> dict[str, Any]:
+        user = await self.login(args, peer)
         authorize.check_balance(user.mt_credential, user.username)
         account = self.billing.account(user.uid)
         return {"balance": "ND" if account.balance is None else float(account.balance),
@@ -145,7 +145,7 @@ def _body(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-Handler = Callable[[Args], Coroutine[Any, Any, Any]]
+Handler = Callable[[Args, str], Coroutine[Any, Any, Any]]
 
 
 class _Page(Resource):
@@ -171,7 +171,9 @@ class _Page(Resource):
         return server.NOT_DONE_YET
 
     async def _run(self, request: server.Request) -> Any:
-        return await self.handle(self.prepare(request_args(request)))
+        address = request.getClientAddress()
+        peer = getattr(address, "host", "?")
+        return await self.handle(self.prepare(request_args(request)), peer)
 
     def _write(self, result: Any, request: server.Request, gone: list[bool]) -> None:
         if not gone:

@@ -59,10 +59,30 @@ def test_a_recent_login_is_reused_for_user_ttl_only() -> None:
     auth = HttpAuthenticator(users, clock, verify, user_ttl=1.0)  # type: ignore[arg-type]
     results: list[UserRecord | None] = []
     for password in ("pw", "pw", "bad"):
-        auth.authenticate("u", password).addCallback(results.append)
+        auth.authenticate("u", password, "10.0.0.1").addCallback(results.append)
     assert [r is not None for r in results] == [True, True, False]
     assert users.reads == 2 and verified == ["pw", "bad"]
     users.user = replace(users.user, enabled=False)
     clock.advance(1.0)
-    auth.authenticate("u", "pw").addCallback(results.append)
+    auth.authenticate("u", "pw", "10.0.0.1").addCallback(results.append)
     assert results[-1] is None
+
+
+def test_repeated_failures_lock_out_without_scrypt() -> None:
+    """After the free failures, even the right password is refused for a while, and no
+    verification runs; once the delay passed, the right password gets in again."""
+    users, clock, verified = _Users(), Clock(), []
+
+    def verify(password: str, stored: str) -> Deferred[bool]:
+        verified.append(password)
+        return succeed(password == "pw")
+
+    auth = HttpAuthenticator(users, clock, verify, user_ttl=0)  # type: ignore[arg-type]
+    results: list[UserRecord | None] = []
+    for _ in range(4):                   # three free failures, the fourth locks
+        auth.authenticate("u", "bad", "10.0.0.1").addCallback(results.append)
+    auth.authenticate("u", "pw", "10.0.0.2").addCallback(results.append)
+    assert results == [None] * 5 and verified == ["bad"] * 4     # locked by username
+    clock.advance(1.0)
+    auth.authenticate("u", "pw", "10.0.0.2").addCallback(results.append)
+    assert results[-1] is not None
