@@ -39,6 +39,7 @@ from .params import bad_request, hex_octets
 
 DLR_URL, DLR_LEVEL, DLR_METHOD, TAGS = "dlr-url", "dlr-level", "dlr-method", "tags"
 _UDHI = 0x40
+_MAX_VALIDITY_MINUTES = 10 * 366 * 24 * 60     # beyond ten years a date stops making sense
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,8 @@ class Builder:
         if args.get("tags"):
             extra[TAGS] = args["tags"]
         validity = args.get("validity-period")
+        if validity is not None and int(validity) > _MAX_VALIDITY_MINUTES:
+            raise bad_request(f"Argument [validity-period] has an invalid value: [{validity}].")
         return Message(
             id=message_id, user=user, source=Address(args.get("from") or default_source or ""),
             destination=Address(destination), parts=parts, created_at=now,

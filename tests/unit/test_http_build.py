@@ -57,3 +57,8 @@ def test_times_and_priority() -> None:
 def test_a_bad_sdt_is_refused() -> None:
     with pytest.raises(HttpError, match=r"Argument \[sdt\]"):
         _message(content="x", sdt="991399000000000+")
+
+
+def test_an_absurd_validity_period_is_refused_not_a_crash() -> None:
+    with pytest.raises(HttpError, match=r"Argument \[validity-period\]"):
+        _message(content="x", **{"validity-period": "9" * 400})
