@@ -9,7 +9,8 @@ meanwhile are held and fed one by one after it, so a pasted runbook runs in orde
 Login (when `authentication` is on): `Authentication required.`, `Username: `,
 `Password: ` (not echoed), scrypt check off the reactor thread, lockout per peer address
 and per username with growing delay (smscd/lockout.py), `Incorrect Username/Password.`
-on failure. Every change (a service call) is written to the audit log with the operator,
+on failure, and the connection closed after LOGIN_TIMEOUT without a login. A line is cut
+at MAX_LINE characters and at most MAX_HELD lines are held, so no client grows memory. Every change (a service call) is written to the audit log with the operator,
 the peer and the session ref. A bug in a command handler is logged and reported as one
 line; it never closes the session or reaches the daemon.
 """
@@ -41,6 +42,9 @@ log = Logger(namespace="smscd.shell")
 
 Verifier = Callable[[str, str], "Deferred[bool]"]
 ANONYMOUS = "Anonymous"
+LOGIN_TIMEOUT = 60.0       # seconds to log in before the connection is closed
+MAX_LINE = 4096            # characters kept of one line
+MAX_HELD = 1000            # lines typed ahead of a running call
 LOCAL_OPERATOR = "local"
 
 
@@ -104,6 +108,7 @@ class ShellProtocol(HistoricRecvLine):
         self.held: list[str] = []
         self.peer = "unknown"
         self.gone = False
+        self.login_timer: Any = None
 
     # --- conch hooks ---------------------------------------------------------------------------
 
@@ -114,10 +119,16 @@ class ShellProtocol(HistoricRecvLine):
         self.shell.session_ref += 1
         self.ref = self.shell.session_ref
         if self.shell.authentication:
+            self.login_timer = self.shell.clock.callLater(LOGIN_TIMEOUT, self._login_timeout)
             self._write(["Authentication required.", ""])
             self._prompt("Username: ")
         else:
             self._open(ANONYMOUS)
+
+    def _login_timeout(self) -> None:
+        self.login_timer = None
+        self._write(["", "Login timed out."])
+        self.terminal.loseConnection()
 
     def initializeScreen(self) -> None:
         self.terminal.reset()
@@ -130,6 +141,8 @@ class ShellProtocol(HistoricRecvLine):
         self.terminal.write((self.prompt + "".join(self._buffer())).encode())
 
     def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:
+        if len(self.lineBuffer) >= MAX_LINE:           # a line that long is not typed
+            return
         if self._in_password():
             self.lineBuffer.insert(self.lineBufferIndex, ch)
             self.lineBufferIndex += 1
@@ -161,6 +174,11 @@ class ShellProtocol(HistoricRecvLine):
     def lineReceived(self, raw: bytes) -> None:
         line = raw.decode("utf-8", "replace")
         if self.busy:
+            if len(self.held) >= MAX_HELD:
+                log.warn("shell session {ref}: more than {n} lines typed ahead, closing",
+                         ref=self.ref, n=MAX_HELD)
+                self.terminal.loseConnection()
+                return
             self.held.append(line)
             return
         if self.session is None:
@@ -169,6 +187,8 @@ class ShellProtocol(HistoricRecvLine):
             self._command_line(self.session, line)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        if self.login_timer is not None and self.login_timer.active():
+            self.login_timer.cancel()
         self.gone = True
         self.held.clear()
         self.session = None
@@ -223,6 +243,8 @@ class ShellProtocol(HistoricRecvLine):
         self._prompt("Username: ")
 
     def _open(self, operator: str) -> None:
+        if self.login_timer is not None and self.login_timer.active():
+            self.login_timer.cancel()
         shell = self.shell
         self.session = Session(shell.commands, shell.service, operator, self.ref,
                                queues=shell.queues, profiles=shell.profiles,

@@ -71,3 +71,39 @@ def test_audit_log_is_one_json_line_per_change(tmp_path):
          "session": 3, "what": "group -a: gid g1", "ok": True},
         {"at": "2026-01-02T03:04:05.000+00:00", "operator": "local", "peer": "127.0.0.1:5001",
          "session": 4, "what": "group -r g1", "ok": False, "error": "Error: in use"}]
+
+
+def _connected(tmp_path, clock):
+    from twisted.internet.testing import StringTransport
+
+    from shell_fake import FakeService
+    from smscd.shell.listener import shell_factory
+
+    factory = shell_factory(FakeService(), Operators(tmp_path), tmp_path, clock)
+    proto = factory.buildProtocol(None)
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    return proto, transport
+
+
+def test_an_idle_login_is_closed_after_the_timeout(tmp_path):
+    from twisted.internet.task import Clock
+
+    from smscd.shell.transport import LOGIN_TIMEOUT
+    clock = Clock()
+    _, transport = _connected(tmp_path, clock)
+    assert b"Username: " in transport.value()
+    clock.advance(LOGIN_TIMEOUT - 1)
+    assert not transport.disconnecting
+    clock.advance(1)
+    assert transport.disconnecting and b"Login timed out." in transport.value()
+
+
+def test_an_endless_line_is_cut(tmp_path):
+    from twisted.internet.task import Clock
+
+    from smscd.shell.transport import MAX_LINE
+    proto, transport = _connected(tmp_path, Clock())
+    proto.dataReceived(b"x" * (MAX_LINE + 500))
+    shell = proto.protocol.protocol.terminalProtocol
+    assert len(shell.lineBuffer) == MAX_LINE
