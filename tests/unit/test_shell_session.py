@@ -142,3 +142,23 @@ def test_tab_completion_of_commands_and_draft_keys():
 
 HELP_WORDS = ["persist", "load", "user", "group", "filter", "mointerceptor", "mtinterceptor",
               "morouter", "mtrouter", "smppccm", "httpccm", "stats", "queue", "quit", "help"]
+
+
+def test_the_interpreter_imports_no_twisted():
+    """Only the transport, the listener and the client may touch Twisted or sockets."""
+    import ast
+    import pathlib
+
+    import smscd.shell
+
+    io_modules = {"transport.py", "listener.py", "client.py"}
+    bad = []
+    for path in pathlib.Path(smscd.shell.__file__).parent.glob("*.py"):
+        if path.name in io_modules:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [(path.name, n) for n in names
+                    if n.split(".")[0] in ("twisted", "socket", "asyncio")]
+    assert bad == []
