@@ -47,11 +47,12 @@ class Field:
 
 
 def _f(name: str, optional: bool, pattern: str | None = None, flags: int = 0) -> Field:
-    return Field(name, optional, re.compile(pattern, flags) if pattern else None)
+    return Field(name, optional, re.compile(pattern, flags | re.ASCII) if pattern else None)
 
 
-# Jasmin's patterns are matched with re.match: anchored at the start, `$` also before a
-# trailing newline. The same semantics are kept on purpose.
+# Jasmin's patterns are matched with re.match on bytes: anchored at the start, `$` also
+# before a trailing newline, and `\d` only ASCII digits (re.ASCII here, since we match
+# text). The same semantics are kept on purpose.
 _TO = _f("to", False, r"^\+{0,1}\d+$")
 _FROM = _f("from", True)
 _CODING = _f("coding", True, r"^(0|1|2|3|4|5|6|7|8|9|10|13|14){1}$")

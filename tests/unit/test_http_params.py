@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
+
+from smscd.http_api.build import Builder, BuildSettings
 
 from smscd.http_api.params import (HttpError, balance_args, hex_octets, rate_args, send_args,
                                    validate, SEND_FIELDS)
@@ -58,3 +61,28 @@ def test_hex_content() -> None:
     assert hex_octets({}) is None
     assert _error(hex_octets, {"hex-content": "0g"}) == "Invalid hex-content data: '0g'"
     assert _error(hex_octets, {"hex-content": "00 ff"}) == "Invalid hex-content data: '00 ff'"
+
+
+def test_digits_are_ascii_digits_only() -> None:
+    """As Jasmin's byte patterns: an Arabic-Indic digit is not a digit."""
+    assert "[to]" in _error(send_args, {**GOOD, "to": "\u0663\u0663"})
+    assert "[validity-period]" in _error(send_args, {**GOOD, "validity-period": "\u0663"})
+
+
+_PLAUSIBLE = st.one_of(st.text(max_size=40), st.sampled_from(
+    ["0", "1", "2", "3", "4", "8", "10", "13", "14", "yes", "no", "get", "POST", "00ff",
+     "000001000000000R", "991231235959000+", "http://h/", "a,b"]),
+    st.text(alphabet="0123456789abcdef", max_size=400))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from([f.name for f in SEND_FIELDS] + ["x"]),
+                       _PLAUSIBLE, max_size=8))
+def test_any_arguments_give_a_message_or_a_400(overrides: dict[str, str]) -> None:
+    """Whatever a client sends, the answer is a message or HttpError, never a crash."""
+    try:
+        args = send_args({**GOOD, **overrides})
+        Builder(BuildSettings(max_parts=3)).message(args, message_id="m", user="u",
+                                                    now=1.8e9)
+    except HttpError as e:
+        assert e.status == 400
