@@ -12,12 +12,12 @@ Rules:
 """
 from __future__ import annotations
 
-import re
+import codecs
 import socket
 from typing import Callable
 
 IAC, SB, SE = 255, 250, 240
-_ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[@-Z\\^_`a-z])")
+ESC = 0x1B
 PROMPTS = ("jcli : ", "> ")
 REFUSALS = ("Incorrect Username/Password.", "Too many failed logins")
 
@@ -28,6 +28,7 @@ class TerminalText:
 
     def __init__(self) -> None:
         self._raw = bytearray()
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
 
     def feed(self, data: bytes) -> str:
         self._raw += data
@@ -35,6 +36,12 @@ class TerminalText:
         raw, i = self._raw, 0
         while i < len(raw):
             b = raw[i]
+            if b == ESC:
+                end = _escape_end(raw, i)
+                if end is None:
+                    break                                   # wait for the rest of it
+                i = end
+                continue
             if b != IAC:
                 out.append(b)
                 i += 1
@@ -57,8 +64,20 @@ class TerminalText:
             else:
                 i += 2
         del self._raw[:i]
-        text = out.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "")
-        return _ANSI.sub("", text)
+        return self._utf8.decode(bytes(out)).replace("\r\n", "\n").replace("\r", "")
+
+
+def _escape_end(raw: bytearray, i: int) -> int | None:
+    """Where the ANSI escape sequence starting at `raw[i]` ends, None if incomplete:
+    ESC [ params final (a CSI), or ESC and one more byte."""
+    if i + 1 >= len(raw):
+        return None
+    if raw[i + 1] != ord("["):
+        return i + 2
+    for j in range(i + 2, len(raw)):
+        if 0x40 <= raw[j] <= 0x7E:
+            return j + 1
+    return None
 
 
 def ends_with_prompt(text: str) -> str | None:
