@@ -176,6 +176,12 @@ class ConnectorService(Service):
             "last_error": errors[0] if errors else None,
         }
 
+    @property
+    def up(self) -> bool:
+        """Started with at least one session bound: failover routing and fall-through
+        (connectors/fallthrough.py) send nothing new to a connector that is not up."""
+        return self.running_now and any(p.session.bound for p in self.bound)
+
     def until(self, condition: Callable[[ConnectorService], bool]) -> Deferred[None]:
         """Fires once `condition(self)` holds; checked after each entry resolves, each
         inbound answer, each bind and each lost session (tests, the admin shell)."""

@@ -112,6 +112,15 @@ class Queues(Protocol):
                 obj: object | None = None) -> Deferred[bool]:
         """replace_sm: new payload for the entry with `key` if it is queued and not leased."""
 
+    def move(self, queue: str, key: str, to_queue: str, payload: bytes,
+             obj: object | None = None, delay: float = 0.0) -> Deferred[bool]:
+        """Fall-through: the entry with `key`, if it is queued and not leased, leaves `queue`
+        and is published to `to_queue` with `payload` (same key and expiry, attempts 0,
+        ready after `delay`), as one durable change. False if it is gone or leased."""
+
+    def waiting(self, queue: str) -> list[QueueEntry]:
+        """The entries of `queue` that are not leased (ready or delayed), oldest first."""
+
     def depth(self, queue: str) -> int:
         """Entries waiting (ready or delayed), not counting leased ones."""
 
@@ -197,6 +206,12 @@ class MessageLog(Protocol):
     def replace(self, message: Message, queue: str) -> Deferred[bool]:
         """replace_sm: if the message is still in `queue`, not leased and `message.user`'s,
         make `message` its body in the log and the queue, as one durable change."""
+
+    def reroute(self, message: Message, queue: str, to_queue: str,
+                delay: float = 0.0) -> Deferred[bool]:
+        """Fall-through: if the message is still in `queue` and not leased, move it to
+        `to_queue` with `message` (its new connector and candidates) as its body in the
+        log and the queue, as one durable change (Queues.move). False if gone or leased."""
 
 
 @runtime_checkable

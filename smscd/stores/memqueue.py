@@ -127,6 +127,10 @@ class MemoryQueue:
         slot = self._slot_for_key(key)
         return None if slot is None or slot.state == LEASED else slot.entry
 
+    def waiting(self) -> list[QueueEntry]:
+        """Every entry not leased (ready or delayed), in the order they were added."""
+        return [s.entry for s in self._slots.values() if s.state != LEASED]
+
     def remove_key(self, key: str) -> QueueEntry | None:
         """Take a waiting entry out (cancel); None if absent or leased."""
         slot = self._slot_for_key(key)

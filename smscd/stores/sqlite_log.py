@@ -134,6 +134,15 @@ class SqliteMessageLog:
                                       queue, message.id, body, message)
         return d.addCallback(self._replaced, message)
 
+    def reroute(self, message: Message, queue: str, to_queue: str,
+                delay: float = 0.0) -> Deferred[bool]:
+        """Fall-through: the queued message moves to `to_queue` with `message` as its body
+        in the log and the queue, in one durable change."""
+        body = dump_message(message)
+        d = self._queues.move_with(partial(_replace_body, message.id, body), queue,
+                                   message.id, to_queue, body, message, delay)
+        return d.addCallback(self._replaced, message)
+
     def _replaced(self, done: bool, message: Message) -> bool:
         if done and message.id in self._recent:
             self._recent[message.id] = message

@@ -8,7 +8,9 @@ Rules:
   again. This is at-least-once: an entry in flight at a crash may be sent twice.
 - ack/retry/dead_letter/release change the memory state at once (the entry is leased, so
   no one else can see it in between) and the row in the next group commit; their Deferreds
-  fire when that is durable. remove/replace act only on entries not leased.
+  fire when that is durable. remove/replace/move act only on entries not leased.
+- `move` keeps the entry's id and expiry and resets its attempts (they counted another
+  connector's failures); one UPDATE, so the entry is in exactly one queue on disk.
 - Expired entries are never handed out: they move to `dead_letters` (reason "expired") in
   one durable change, are logged with a count, and go to the queue's `on_expired` handler.
 """
@@ -205,6 +207,40 @@ class SqliteQueues:
         d.addErrback(undo)
         return d
 
+    def move(self, queue: str, key: str, to_queue: str, payload: bytes,
+             obj: object | None = None, delay: float = 0.0) -> Deferred[bool]:
+        return self.move_with(None, queue, key, to_queue, payload, obj, delay)
+
+    def move_with(self, also: SqlOp | None, queue: str, key: str, to_queue: str,
+                  payload: bytes, obj: object | None, delay: float) -> Deferred[bool]:
+        """`move`, with `also` run in the same transaction if the entry was there. Between
+        the call and the commit the entry is in neither queue, so no one can take it."""
+        q = self._queues.get(queue)
+        old = q.remove_key(key) if q is not None else None
+        if old is None:
+            return succeed(False)
+        now = self._clock.seconds()
+        new = QueueEntry(old.id, to_queue, key, payload, obj, 0, old.expires_at)
+        available_at = now + max(0.0, delay)
+
+        def moved(done: bool) -> bool:
+            if done:
+                self._q(to_queue).add(new, available_at, self._clock.seconds())
+                self._wake(to_queue)
+            return done
+
+        def undo(failure: Failure) -> Failure:
+            self._q(queue).add(old, now, self._clock.seconds())
+            self._wake(queue)
+            return failure
+        d = self._writer.submit(partial(_move_entry, also, old.id, to_queue, payload,
+                                        available_at))
+        return d.addCallbacks(moved, undo)
+
+    def waiting(self, queue: str) -> list[QueueEntry]:
+        q = self._queues.get(queue)
+        return q.waiting() if q is not None else []
+
     def peek(self, queue: str, key: str) -> QueueEntry | None:
         """The waiting (not leased) entry named `key`, if any."""
         q = self._queues.get(queue)
@@ -317,6 +353,18 @@ def _retry_entry(entry_id: int, attempts: int, available_at: float, reason: str,
 
 def _remove_entry(also: SqlOp | None, entry_id: int, conn: sqlite3.Connection) -> bool:
     if conn.execute("DELETE FROM queue_entries WHERE id = ?", (entry_id,)).rowcount != 1:
+        return False
+    if also is not None:
+        also(conn)
+    return True
+
+
+def _move_entry(also: SqlOp | None, entry_id: int, to_queue: str, payload: bytes,
+                available_at: float, conn: sqlite3.Connection) -> bool:
+    cur = conn.execute("UPDATE queue_entries SET queue = ?, payload = ?, attempts = 0, "
+                       "available_at = ?, last_error = '' WHERE id = ?",
+                       (to_queue, payload, available_at, entry_id))
+    if cur.rowcount != 1:
         return False
     if also is not None:
         also(conn)
