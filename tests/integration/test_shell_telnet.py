@@ -217,3 +217,21 @@ async def test_a_transcript_over_telnet_shows_what_the_interpreter_says(tmp_path
         await term.closed
     finally:
         await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_up_arrow_recalls_the_previous_line(tmp_path: Path) -> None:
+    port = await serve(tmp_path, authentication=False)
+    term = await connect(port)
+    try:
+        await term.until("jcli : ")
+        term.type("group -l\r\n")
+        await term.until("Total Groups: 0\njcli : ")
+        term.type("\x1b[A")                              # UP: the last line comes back
+        assert await term.until("group -l") == "group -l"
+        term.type("\r\n")
+        assert await term.until_prompt() == "\nTotal Groups: 0\njcli : "
+        term.transport.loseConnection()
+        await term.closed
+    finally:
+        await port.stopListening()
