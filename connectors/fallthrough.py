@@ -1,4 +1,4 @@
-# tests: tests/unit/test_fallthrough.py, tests/integration/test_fallthrough.py
+# tests: tests/unit/test_fallthrough_hops.py, tests/integration/test_fallthrough.py
 """Failover fall-through after enqueue (issue 5; Jasmin #1219 has none).
 
 A failover or round-robin route queues a message for its first connector that is up and
