@@ -11,7 +11,8 @@ from twisted.internet import reactor
 from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.threads import deferToThread
 
-from smscd.shell.listener import shell_factory
+from smscd.config import load_config
+from smscd.shell.listener import shell_factory, start_shell
 from smscd.shell.operators import Operators
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
@@ -19,12 +20,15 @@ from shell_fake import FakeService  # noqa: E402
 
 
 async def listening(tmp_path: Path, token: bool = True):
+    """The shell as the daemon starts it (start_shell writes a new local token)."""
     ops = Operators(tmp_path)
     ops.set_password("ops", "right")
     if token:
-        ops.new_local_token()
-    port = await TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
-        shell_factory(FakeService(), ops, tmp_path, reactor, authentication=True))
+        config = load_config({"data_dir": str(tmp_path), "shell": {"port": 0}})
+        port = await start_shell(reactor, FakeService(), config)
+    else:
+        port = await TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+            shell_factory(FakeService(), ops, tmp_path, reactor, authentication=True))
     cfg = tmp_path / "smscd.yaml"
     cfg.write_text(f"data_dir: {tmp_path}\nshell:\n  port: {port.getHost().port}\n")
     return port, cfg
