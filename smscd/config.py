@@ -23,9 +23,9 @@ from typing import Any, Mapping
 import yaml
 
 __all__ = ["BillingConfig", "Config", "ConfigError", "DemoConfig", "HttpApiConfig",
-           "HttpCallbacksConfig", "LogConfig", "ProvisioningConfig", "ShellConfig",
-           "SmppServerConfig", "StoreConfig", "TextConfig", "default_config", "load_config",
-           "load_config_file", "schema_keys"]
+           "HttpCallbacksConfig", "LogConfig", "ProvisioningConfig", "RoutingConfig",
+           "ShellConfig", "SmppServerConfig", "StoreConfig", "TextConfig", "default_config",
+           "load_config", "load_config_file", "schema_keys"]
 
 
 class ConfigError(Exception):
@@ -115,6 +115,11 @@ class BillingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    fallthrough_after: float
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
     smpp_server: SmppServerConfig
@@ -127,6 +132,7 @@ class Config:
     http_api: HttpApiConfig
     http_callbacks: HttpCallbacksConfig
     billing: BillingConfig
+    routing: RoutingConfig
 
     @property
     def store_path(self) -> Path:
@@ -272,6 +278,11 @@ SECTIONS = (
             "billing_feature)"),
         Key("http", bool, True, "bill what is submitted over HTTP (Jasmin's http-api "
             "billing_feature)"),
+    )),
+    Section("routing", RoutingConfig, "MT routing after the route is chosen", (
+        Key("fallthrough_after", float, 10.0, "seconds a connector must be down (no bind, "
+            "stopped or removed) before the failover and round-robin messages queued for it "
+            "move to their next candidate connector that is up; 0 never moves them", lo=0),
     )),
 )
 
