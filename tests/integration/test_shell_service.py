@@ -126,3 +126,47 @@ async def test_runbook_changes_the_live_snapshot_and_survives_a_reopen(tmp_path:
         assert (await shown(session, "mtinterceptor -l"))[-1] == "Total MT Interceptors: 1"
     finally:
         await store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_mo_side_route_tester_and_refusals(tmp_path: Path) -> None:
+    store, service, session = await open_shell(tmp_path / "s.sqlite3", tmp_path / "profiles")
+    try:
+        out = await typed(session, [
+            "group -a", "gid g", "ok",
+            "user -a", "uid u1", "gid g", "username cust1", "password pw", "ok",
+            "smppccm -a", "cid vendor1", "ok",
+            "httpccm -a", "cid mo-cb", "url http://127.0.0.1:9/mo", "method POST", "ok",
+            "filter -a", "type ConnectorFilter", "fid FromV1", "cid vendor1", "ok",
+            "morouter -a", "type StaticMORoute", "filters FromV1", "order 10",
+            "connector http(mo-cb)", "ok",
+            "morouter -a", "type DefaultRoute", "connector smpps(cust1)", "ok",
+            "mointerceptor -a", "type DefaultInterceptor", "actions add_tags mo", "ok"])
+        assert [ln for ln in out if ln.startswith(("Successfully", "Error"))] == [
+            "Successfully added Group [g]", "Successfully added User [u1] to Group [g]",
+            "Successfully added connector [vendor1]",
+            "Successfully added Httpcc [HttpConnector] with cid:mo-cb",
+            "Successfully added Filter [ConnectorFilter] with fid:FromV1",
+            "Successfully added MORoute [StaticMORoute] with order:10",
+            "Successfully added MORoute [DefaultRoute] with order:0",
+            "Successfully added MOInterceptor [DefaultInterceptor] with order:0"], out
+        assert await shown(session, "morouter -l") == [
+            "#Order Type                    Connector ID(s)                                  "
+            "Filter(s)",
+            "#10    StaticMORoute           http(mo-cb)                                      "
+            "<C (cid=vendor1)>",
+            "#0     DefaultRoute            smpps(cust1)",
+            "Total MO Routes: 2"]
+        tested = await typed(session, ["morouter --test", "connector vendor1",
+                                       "destination 3360", "ok"])
+        assert tested[0] == "Testing MO routes: (ok: test, ko: exit)"
+        assert any("StaticMORoute" in ln and "matched" in ln for ln in tested), tested
+        in_use = await shown(session, "httpccm -r mo-cb")
+        assert in_use[0].startswith("Error: ") and "10" in in_use[0], in_use
+        assert (await shown(session, "httpccm -l"))[-1] == "Total Httpccs: 1"
+        assert await shown(session, "morouter -r 10") == [
+            "Successfully removed MO Route with order:10"]
+        assert await shown(session, "httpccm -r mo-cb") == [
+            "Successfully removed Httpcc id:mo-cb"]
+    finally:
+        await store.close()
