@@ -17,9 +17,9 @@ from smscd.smpp.split import SplitMethod
 from smscd.smpp_auth import Verifier, verify_in_thread
 from smscd.stores.interfaces import Users
 
-from .auth import HttpAuthenticator, PasswordCache
+from .auth import Clock, HttpAuthenticator, PasswordCache
 from .build import BuildSettings, Builder
-from .resources import Accounts, Clock, HttpApi, site_for
+from .resources import Accounts, HttpApi, site_for
 
 __all__ = ["http_api_site"]
 

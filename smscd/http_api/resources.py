@@ -39,17 +39,13 @@ from smscd.mt_pipeline import MtPipeline, Refused
 from smscd.stores.interfaces import UserRecord
 
 from . import authorize
-from .auth import HttpAuthenticator
+from .auth import Clock, HttpAuthenticator
 from .build import Builder
 from .params import Args, HttpError, balance_args, hex_octets, rate_args, send_args
 
 log = Logger(namespace="smscd.http_api")
 
 INTERNAL_ERROR = "Unknown error: internal error"
-
-
-class Clock(Protocol):
-    def seconds(self) -> float: ...
 
 
 class Accounts(Protocol):
