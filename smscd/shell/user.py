@@ -47,6 +47,7 @@ class UserDraft:
     mt_changed: bool = False
     smpps_changed: bool = False
     billing: dict[str, Any] = field(default_factory=dict)    # key -> QuotaChange
+    typed: list[str] = field(default_factory=list)           # credential lines, for audit
 
     def keys(self) -> tuple[str, ...]:
         return tuple(k for k in USER_KEYS if not (self.update and k in ("uid", "username")))
@@ -86,6 +87,7 @@ class UserDraft:
                 self.mt_changed = True
         except CredentialError as e:
             return say(_cred_error(e))
+        self.typed.append(f"{key} {value}")
         return Reply()
 
     def save(self) -> Reply:
@@ -104,12 +106,7 @@ class UserDraft:
 
 def _masked(draft: UserDraft) -> str:
     parts = [f"{k}={'***' if k == 'password' else v}" for k, v in draft.values.items()]
-    parts += [f"{k}={c.value}{' (delta)' if c.delta else ''}" for k, c in draft.billing.items()]
-    if draft.mt_changed:
-        parts.append("mt_messaging_cred changed")
-    if draft.smpps_changed:
-        parts.append("smpps_cred changed")
-    return ", ".join(parts)
+    return ", ".join(parts + draft.typed)
 
 
 def _apply_billing(ctx: Context, uid: str, changes: dict[str, Any]) -> Any:

@@ -679,3 +679,13 @@ def test_queue_list_and_requeue():
                                     "queue -l)"]
     assert run(s, "queue -p mt:Demo") == ["Error: this store cannot purge dead letters yet; "
                                           "requeue them or leave them"]
+
+
+def test_audit_text_names_the_change_and_masks_the_password(shell):
+    transcript(shell, ["group -a", "gid g", "ok", "user -a", "uid u", "gid g", "username u",
+                       "password secret", "mt_messaging_cred quota balance 5",
+                       "smpps_cred quota max_bindings 2"])
+    reply = shell.step("ok")
+    assert reply.call is not None and reply.call.audit == (
+        "user -a: uid=u, gid=g, username=u, password=***, "
+        "mt_messaging_cred quota balance 5, smpps_cred quota max_bindings 2")
