@@ -126,6 +126,8 @@ class FallThrough:
 
     def check(self) -> Deferred[int]:
         """One pass over every watched connector; fires with how many messages moved."""
+        if self.after <= 0:
+            return succeed(0)
         now = self.clock.seconds()
         self._watched.update(self.connectors())
         due = []

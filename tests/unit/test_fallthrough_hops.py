@@ -188,6 +188,8 @@ def test_after_zero_disables_and_stop_cancels_the_timer() -> None:
     r.store.put("c1", msg(1))
     r.ft.start()
     assert r.clock.getDelayedCalls() == []
+    r.clock.advance(100)
+    assert r.ft.check().result == 0 and r.moved() == []
     r2 = Rig(up={"c2"}, after=1)
     r2.ft.start()
     r2.ft.stop()
