@@ -42,7 +42,7 @@ GROUP = "group"
 TAG = "tag"
 _KINDS = (DEST, SOURCE, USER, CONNECTOR, GROUP, TAG)
 
-Entry = tuple[int, Route, tuple[Callable[[Routable], bool], ...]]
+Entry = tuple[tuple[int, Route], tuple[Callable[[Routable], bool], ...]]  # ((order, route), checks)
 Condition = tuple[str, frozenset[str]]
 
 
@@ -83,7 +83,7 @@ class _Index:
 
     def __init__(self, entries: tuple[Entry, ...]) -> None:
         conditions = [[c for c in map(_condition, route.filters) if c is not None]
-                      for _, route, _ in entries]
+                      for (_, route), _ in entries]
         sizes: dict[tuple[str, str], int] = defaultdict(int)
         for conds in conditions:
             for kind, values in conds:
@@ -151,7 +151,7 @@ class RouteTable:
         self.direction = direction
         ordered = sorted(routes.items(), key=lambda item: -item[0])
         self._entries: tuple[Entry, ...] = tuple(
-            (order, route, tuple(f.matches for f in route.filters)) for order, route in ordered)
+            ((order, route), tuple(f.matches for f in route.filters)) for order, route in ordered)
         self._by_order: dict[int, Route] = dict(ordered)
         self._index = _Index(self._entries)
         self.needs_content = any(f.needs_content for _, r in ordered for f in r.filters)
@@ -159,7 +159,7 @@ class RouteTable:
     @property
     def routes(self) -> tuple[tuple[int, Route], ...]:
         """(order, route) in evaluation order: highest order first."""
-        return tuple((order, route) for order, route, _ in self._entries)
+        return tuple(hit for hit, _ in self._entries)
 
     def get(self, order: int) -> Route | None:
         return self._by_order.get(order)
@@ -181,7 +181,7 @@ class RouteTable:
     def listing(self) -> list[str]:
         """`mtrouter -l` / `morouter -l` without the total line: header, then one per route."""
         header = MT_HEADER if self.direction == MT else MO_HEADER
-        return [header] + [route.listing(order) for order, route, _ in self._entries]
+        return [header] + [route.listing(order) for (order, route), _ in self._entries]
 
 
 def order_problems(direction: str, order: object, route: Route) -> list[str]:
@@ -208,12 +208,12 @@ def pick_route(table: RouteTable, r: Routable) -> tuple[int, Route] | None:
     """The first route (highest order first) whose filters all match `r`, or None."""
     entries = table._entries
     for pos in table._index.candidates(r):
-        order, route, checks = entries[pos]
+        hit, checks = entries[pos]
         for check in checks:
             if not check(r):
                 break
         else:
-            return order, route
+            return hit
     return None
 
 
