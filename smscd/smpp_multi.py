@@ -6,26 +6,26 @@ Rules:
   a failure there answers the whole submit_multi with that status.
 - Then each destination on its own: a distribution list is ESME_RINVDLNAME (we keep no
   lists), a reserved TON/NPI or an empty address its own status, a refusal of the user's
-  MT credential its status (credentials.check_smpp_submit), no route
-  ESME_RINVDSTADR, no token left in the user's bucket ESME_RTHROTTLED, a store failure
-  ESME_RSYSERR. The others are accepted, all in one group commit, and answered together.
-- The resp carries one message_id (the spec has one). The first routed destination gets
-  it as its Message id, the others that id plus "-<index>"; every one of them records it in
-  `extra["multi_id"]`, so the customer's receipts and query_sm use the id it was given.
-- When no destination is accepted, the resp has the first destination's status.
+  MT credential its status (credentials.check_smpp_submit), a refusal of the MT
+  pipeline (route, throughput, billing, store) its status. The others are accepted, all
+  in one group commit, and answered together. When every destination is refused, the resp
+  has the first one's status.
+- The resp carries one message_id (the spec has one). The first destination that passes
+  its credential checks gets it as its Message id, the others that id plus "-<index>";
+  every one of them records it in `extra["multi_id"]`, so the customer's receipts and
+  query_sm use the id it was given.
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.logger import Logger
 
 from smscd.credentials import CredentialRefusal, check_smpp_submit
-from smscd.deliveries import mt_queue
 from smscd.ids import new_message_id
 from smscd.message import Address, Message
+from smscd.mt_pipeline import Refused
 from smscd.smpp import pdu as P
 from smscd.smpp.errors import SmppError
 from smscd.smpp.status import CommandStatus as S
@@ -71,14 +71,14 @@ def submit_multi(handler: SmppServerHandler, proto: SmppProtocol, pdu: P.SubmitM
         return
     base_id = new_message_id(now)
     failed: list[P.UnsuccessSme] = []
-    accepted: list[tuple[P.SmeAddress, Message]] = []
+    submitted: list[tuple[P.SmeAddress, Message, Deferred[str]]] = []
     for index, dest in enumerate(pdu.dest_addresses):
         status = destination_status(dest)
         if status:
             failed.append(_unsuccess(dest, status))
             continue
         assert isinstance(dest, P.SmeAddress)
-        message_id = base_id if not accepted else f"{base_id}-{index}"
+        message_id = base_id if not submitted else f"{base_id}-{index}"
         try:
             message = build_message(
                 pdu, message_id=message_id, user=user.uid,
@@ -93,32 +93,29 @@ def submit_multi(handler: SmppServerHandler, proto: SmppProtocol, pdu: P.SubmitM
         if isinstance(checked, CredentialRefusal):
             failed.append(_unsuccess(dest, checked.smpp_status))
             continue
-        message = checked
-        connector = ctx.route(message)
-        if connector is None:
-            failed.append(_unsuccess(dest, S.ESME_RINVDSTADR))
-        elif handler.bucket is not None and not handler.bucket.try_take(now):
-            failed.append(_unsuccess(dest, S.ESME_RTHROTTLED))
-        else:
-            accepted.append((dest, dataclasses.replace(message, connector=connector)))
-    if not accepted:
+        submitted.append((dest, checked, ctx.pipeline.submit(user, checked, "smpp")))
+    if not submitted:
         first = failed[0].error_status_code if failed else S.ESME_RINVNUMDESTS
         proto.respond(pdu, P.SubmitMultiResp(command_status=first, unsuccess_smes=tuple(failed)))
         return
-    stored: list[Deferred[None]] = [ctx.log.accept(m, mt_queue(m.connector)) for _, m in accepted]
 
     def answer(results: list[tuple[bool, Any]]) -> None:
         unsuccess = list(failed)
-        for (ok, outcome), (dest, message) in zip(results, accepted):
-            if not ok:
-                log.failure("storing message {id} failed; ESME_RSYSERR for its destination",
-                            outcome, id=message.id)
+        for (ok, outcome), (dest, message, _) in zip(results, submitted):
+            if ok:
+                continue
+            if outcome.check(Refused):
+                unsuccess.append(_unsuccess(dest, outcome.value.smpp_status))
+            else:
+                log.failure("submitting message {id} failed; ESME_RSYSERR for its "
+                            "destination", outcome, id=message.id)
                 unsuccess.append(_unsuccess(dest, S.ESME_RSYSERR))
-        if len(unsuccess) == len(failed) + len(accepted):
-            proto.respond(pdu, P.SubmitMultiResp(command_status=S.ESME_RSYSERR,
+        if len(unsuccess) == len(failed) + len(submitted):
+            proto.respond(pdu, P.SubmitMultiResp(command_status=unsuccess[0].error_status_code,
                                                  unsuccess_smes=tuple(unsuccess)))
         else:
             proto.respond(pdu, P.SubmitMultiResp(message_id=base_id,
                                                  unsuccess_smes=tuple(unsuccess)))
-    everything: Deferred[Any] = DeferredList(stored, consumeErrors=True)
+    everything: Deferred[Any] = DeferredList([d for _, _, d in submitted],
+                                             consumeErrors=True)
     everything.addCallback(answer)

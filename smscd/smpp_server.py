@@ -7,11 +7,10 @@ Rules:
   the session answers ESME_RTHROTTLED itself). This module decides answers only.
 - submit_sm / data_sm: validate (its status per wrong field), the user's MT credential
   (`credentials.check_smpp_submit`: authorizations, value filters, default source; its
-  status), route (no route: ESME_RINVDSTADR, as Jasmin), per-user throughput (the
-  credential's smpps_throughput: one token bucket with a small burst shared by all the
-  user's binds; empty: ESME_RTHROTTLED), then `log.accept` and ONLY when that fires the
-  resp with our message id. A store failure is logged and answered ESME_RSYSERR. Answers
-  go out in completion order; many submits may be outstanding on one bind.
+  status), then the MT pipeline (smscd/mt_pipeline.py: interceptors, route, per-user
+  throughput, billing, durable accept), and ONLY when it fires the resp with our message
+  id; a refusal is answered with its SMPP status. Answers go out in completion order;
+  many submits may be outstanding on one bind.
 - submit_multi: one Message per SME destination (see smpp_multi.py).
 - query_sm / cancel_sm / replace_sm see only the user's own messages; someone else's id
   looks exactly like an unknown one (ESME_RQUERYFAIL / RCANCELFAIL / RREPLACEFAIL).
@@ -38,7 +37,8 @@ from smscd.credentials import CredentialRefusal, check_smpp_submit
 from smscd.deliveries import mt_queue
 from smscd.ids import new_message_id
 from smscd.lockout import BindLockout
-from smscd.message import Message, Part
+from smscd.message import Part
+from smscd.mt_pipeline import MtPipeline, Refused
 from smscd.smpp import pdu as P
 from smscd.smpp.commands import CommandId as C
 from smscd.smpp.errors import SmppError
@@ -51,12 +51,10 @@ from smscd.smpp_auth import Authenticator, BindRefused, Verifier, verify_in_thre
 from smscd.smpp_multi import submit_multi
 from smscd.smpp_protocol import HandlerBase, ReactorTime, SmppFactory, SmppProtocol, server_factory
 from smscd.stores.interfaces import MessageLog, MessageRecord, UserRecord, Users
-from smscd.submission import build_message, destination_of, routed
-from connectors.throttle import TokenBucket
+from smscd.submission import build_message, destination_of
 
 log = Logger(namespace="smscd.smpp_server")
 
-Route = Callable[[Message], "str | None"]
 _BIND = (C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
 _BROADCAST_FAIL = {C.BROADCAST_SM: S.ESME_RBCASTFAIL,
                    C.QUERY_BROADCAST_SM: S.ESME_RBCASTQUERYFAIL,
@@ -68,7 +66,6 @@ class ServerSettings:
     system_id: str = "smscd"            # ours, in bind_resp
     session: SessionConfig = SessionConfig()   # window, timers, max_inbound_pending
     max_parts: int = 10                 # network segments one message_payload may cost
-    burst_seconds: float = 1.0          # a user's bucket holds this many seconds of its rate
 
 
 @dataclass
@@ -76,40 +73,25 @@ class ServerContext:
     """What every connection of one server shares."""
     users: Users
     log: MessageLog
-    route: Route
+    pipeline: MtPipeline
     registry: BindRegistry
     clock: ReactorTime
     settings: ServerSettings
     auth: Authenticator
-    buckets: dict[str, TokenBucket] = field(default_factory=dict)
-
-    def bucket_for(self, user: UserRecord) -> TokenBucket | None:
-        """The user's bucket for its smpps_throughput, shared by all its binds (re-made if
-        its rate changed); None when unlimited."""
-        rate = user.mt_credential.quota.smpps_throughput
-        if not rate:
-            self.buckets.pop(user.uid, None)
-            return None
-        bucket = self.buckets.get(user.uid)
-        if bucket is None or bucket.rate != rate:
-            bucket = TokenBucket(rate, max(1.0, rate * self.settings.burst_seconds),
-                                 self.clock.seconds())
-            self.buckets[user.uid] = bucket
-        return bucket
 
     def now_utc(self) -> tuple[float, datetime]:
         now = self.clock.seconds()
         return now, datetime.fromtimestamp(now, timezone.utc)
 
 
-def smpp_server_factory(*, users: Users, log: MessageLog, route: Route,
+def smpp_server_factory(*, users: Users, log: MessageLog, pipeline: MtPipeline,
                         registry: BindRegistry, clock: ReactorTime,
                         settings: ServerSettings = ServerSettings(),
                         lockout: BindLockout | None = None,
                         verify: Verifier = verify_in_thread) -> SmppFactory:
     """The protocol factory for the customers' listening endpoint."""
     auth = Authenticator(users, clock, lockout or BindLockout(), registry.count, verify)
-    ctx = ServerContext(users, log, route, registry, clock, settings, auth)
+    ctx = ServerContext(users, log, pipeline, registry, clock, settings, auth)
     return server_factory(lambda: SmppServerHandler(ctx), clock, settings.session)
 
 
@@ -119,7 +101,6 @@ class SmppServerHandler(HandlerBase):
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
         self.user: UserRecord | None = None
-        self.bucket: TokenBucket | None = None
         self.peer_host = "?"
 
     # -- SmppHandler --------------------------------------------------------------------
@@ -170,7 +151,6 @@ class SmppServerHandler(HandlerBase):
             return
         proto.accept_bind(pdu, self.ctx.settings.system_id)
         self.user = user
-        self.bucket = self.ctx.bucket_for(user)
         self.ctx.registry.add(user.uid, proto)
         log.info("{user} bound {state} from {peer}", user=user.username,
                  state=proto.session.state.name, peer=proto.connected_peer)
@@ -206,29 +186,23 @@ class SmppServerHandler(HandlerBase):
         if isinstance(checked, CredentialRefusal):
             proto.respond(pdu, resp_class(command_status=checked.smpp_status))
             return
-        message = checked
-        connector = ctx.route(message)
-        if connector is None:
-            proto.respond(pdu, resp_class(command_status=S.ESME_RINVDSTADR))
-            return
-        if self.bucket is not None and not self.bucket.try_take(now):
-            proto.respond(pdu, resp_class(command_status=S.ESME_RTHROTTLED))
-            return
-        message = routed(message, connector)
-        ctx.log.accept(message, mt_queue(connector)).addCallbacks(
-            self._accepted, self._not_accepted, callbackArgs=(proto, pdu, resp_class,
-                                                              message.id),
-            errbackArgs=(proto, pdu, resp_class, message.id))
+        ctx.pipeline.submit(user, checked, "smpp").addCallbacks(
+            self._accepted, self._not_accepted, callbackArgs=(proto, pdu, resp_class),
+            errbackArgs=(proto, pdu, resp_class, checked.id))
 
-    def _accepted(self, _: None, proto: SmppProtocol, pdu: P.Pdu, resp_class: Any,
-                  message_id: str) -> None:
+    def _accepted(self, message_id: str, proto: SmppProtocol, pdu: P.Pdu,
+                  resp_class: Any) -> None:
         proto.respond(pdu, resp_class(message_id=message_id))
 
     def _not_accepted(self, failure: Failure, proto: SmppProtocol, pdu: P.Pdu,
                       resp_class: Any, message_id: str) -> None:
-        log.failure("storing message {id} failed; answered ESME_RSYSERR", failure,
-                    id=message_id)
-        proto.respond(pdu, resp_class(command_status=S.ESME_RSYSERR))
+        if failure.check(Refused):
+            status = failure.value.smpp_status
+        else:
+            log.failure("submitting message {id} failed; answered ESME_RSYSERR", failure,
+                        id=message_id)
+            status = S.ESME_RSYSERR
+        proto.respond(pdu, resp_class(command_status=status))
 
     # -- query_sm / cancel_sm / replace_sm ------------------------------------------------
     def _own(self, proto: SmppProtocol, pdu: P.Pdu, message_id: str, fail_status: int,

@@ -14,7 +14,13 @@ from smscd.bind_registry import BindRegistry
 from smscd.customer_delivery import CustomerDeliveries, RetryPolicy
 from smscd.dispatch import Dispatcher, MoPrefixRules
 from smscd.lockout import BindLockout
-from smscd.message import Message
+from routing.filters import DestinationAddrFilter, NotFilter
+from routing.interceptors import InterceptorTable
+from routing.routable import MO, MT
+from routing.routes import StaticMTRoute
+from routing.table import RouteTable
+from smscd.mt_pipeline import Pipeline
+from smscd.service.api import RoutingSnapshot
 from smscd.smpp import pdu as P
 from smscd.smpp.session import Event, RequestReceived, SessionConfig, UnexpectedResponse
 from smscd.smpp.status import CommandStatus as S
@@ -26,8 +32,17 @@ PASSWORD = "s3cret!8"
 NO_ROUTE_PREFIX = "999"
 
 
-def default_route(message: Message) -> str | None:
-    return None if message.destination.addr.startswith(NO_ROUTE_PREFIX) else "vendor1"
+def default_rules() -> StaticRules:
+    """Everything to "vendor1", except destinations starting with NO_ROUTE_PREFIX."""
+    not_999 = NotFilter("not-999", DestinationAddrFilter("to-999", f"^{NO_ROUTE_PREFIX}"))
+    return StaticRules(RoutingSnapshot(
+        1, {}, RouteTable(MT, {10: StaticMTRoute((not_999,), "vendor1")}), RouteTable(MO, {}),
+        InterceptorTable(MT, {}), InterceptorTable(MO, {}), {}, {}))
+
+
+@dataclass
+class StaticRules:
+    snapshot: RoutingSnapshot
 
 
 class ManualClock:
@@ -135,7 +150,7 @@ class Gateway:
 async def start_gateway(tmp_path: Path, *, clock: Any = None,
                         settings: ServerSettings = ServerSettings(),
                         lockout: BindLockout | None = None,
-                        route: Callable[[Message], str | None] = default_route,
+                        rules: StaticRules | None = None,
                         mo_rules: dict[str, str] | None = None,
                         retry: RetryPolicy = RetryPolicy(initial=0.05, cap=0.2),
                         wrap_log: Callable[[Any], Any] | None = None,
@@ -146,7 +161,9 @@ async def start_gateway(tmp_path: Path, *, clock: Any = None,
         await store.users.create(name, PASSWORD, **options)
     registry = BindRegistry()
     message_log = wrap_log(store.messages) if wrap_log else store.messages
-    factory = smpp_server_factory(users=store.users, log=message_log, route=route,
+    pipeline = Pipeline(rules or default_rules(), lambda cid: True, message_log,
+                        store.billing, clock or reactor)
+    factory = smpp_server_factory(users=store.users, log=message_log, pipeline=pipeline,
                                   registry=registry, clock=clock or reactor,
                                   settings=settings, lockout=lockout)
     dispatcher = Dispatcher(store.messages, store.queues, reactor,
