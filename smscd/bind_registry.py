@@ -62,6 +62,10 @@ class BindRegistry:
         """`user`'s binds that may be sent a deliver_sm now, in bind order."""
         return [p for p in self._binds.get(user, ()) if p.session.state in RECEIVER_STATES]
 
+    def binds(self, user: str) -> list[SmppProtocol]:
+        """Every bind of `user` on this node (to close them: ban, unbind)."""
+        return list(self._binds.get(user, ()))
+
     def all_binds(self) -> list[SmppProtocol]:
         """Every bound customer connection (for a clean stop: unbind them all)."""
         return [p for binds in self._binds.values() for p in binds]

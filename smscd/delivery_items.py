@@ -32,6 +32,7 @@ class DeliverItem:
     kind: str          # RECEIPT or MO
     ref: str           # our message id (receipt) or the MO's id: for logs and operators
     pdu: DeliverSm
+    origin: str = ""   # MO: the connector it came in on (for routing it again later)
 
 
 _FIELDS = ("service_type", "source_addr_ton", "source_addr_npi", "source_addr",
@@ -45,6 +46,8 @@ def dump_item(item: DeliverItem) -> bytes:
                          **{name: getattr(pdu, name) for name in _FIELDS},
                          "sm": base64.b64encode(pdu.short_message).decode("ascii"),
                          "tlvs": [_tlv_to_json(t) for t in pdu.tlvs]}
+    if item.origin:
+        d["origin"] = item.origin
     return json.dumps(d, separators=(",", ":")).encode()
 
 
@@ -68,7 +71,10 @@ def load_item(data: bytes) -> DeliverItem:
             raise UnsupportedFormat("malformed delivery item")
         pdu = DeliverSm(short_message=base64.b64decode(d["sm"], validate=True),
                         tlvs=tuple(_tlv_from_json(t) for t in d["tlvs"]), **fields)
-        return DeliverItem(d["kind"], d["ref"], pdu)
+        origin = d.get("origin", "")
+        if not isinstance(origin, str):
+            raise UnsupportedFormat("origin: expected str")
+        return DeliverItem(d["kind"], d["ref"], pdu, origin)
     except UnsupportedFormat:
         raise
     except (KeyError, TypeError, ValueError) as e:

@@ -10,18 +10,24 @@ Rules:
   (`MessageLog.record_state` with `publish`). `CustomerDeliveries` sends it.
   A message of a submit_multi reports the id its customer was given (`multi_id`).
   Receipts for HTTP customers are not queued here (their callbacks come later).
-- inbound routes an MO by destination-address prefix (longest wins; "" is a catch-all) to
-  a user's deliver queue, expiring after `mo_expiry`. An MO no rule claims goes to the
-  `mo:unrouted` queue and from there to its dead letters (inbound fires once it is there):
-  an operator can list it and requeue it, and `start()` watches the queue so a requeued
-  one is routed again at once, under the rules then.
+- Receipts of messages sent over HTTP become callbacks (`dlr_callbacks.state_publication`)
+  queued in the same durable change as the state.
+- inbound routes an MO with the MO router (smscd/mo_router.py: MO interceptors, then the
+  MO route table). When its first target is a customer's SMPP bind (`smpps`: the user's
+  deliver queue, expiring after `mo_expiry`) or `store` (the durable `mo:store:<id>`
+  queue, kept for the API to read), that publication is the MO's one durable change.
+  Otherwise (an HTTP connector first, a Python interceptor to run, no route) the MO goes
+  to `mo:unrouted` first and is routed from there: targets are tried in order (an HTTP
+  connector that does not acknowledge -> the next target), and one nobody took is a
+  dead letter with the reason (inbound fires once that is done). `start()` watches the
+  queue, so an MO an operator requeues is routed again at once, under the rules then.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
-from typing import Mapping, Protocol
+from typing import Any, Protocol
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.logger import Logger
@@ -30,7 +36,9 @@ from twisted.python.failure import Failure
 from smscd.deliveries import InboundMessage, deliver_queue
 from smscd.delivery_items import MO, RECEIPT, DeliverItem, dump_item, item_of, watch_expiry
 from smscd.dlr_pdus import customer_receipt
-from smscd.message import Message
+from smscd.message import Address, Message
+from smscd.mo_router import MoDecision, MoRouter
+from routing.routes import HTTP, SMPPS, STORE, Target
 from smscd.smpp.message_state import MessageState, stat_word, wants_receipt
 from smscd.smpp.pdu import DeliverSm
 from smscd.smpp.receipt import Receipt
@@ -41,6 +49,7 @@ from smscd.stores.interfaces import MessageLog, Publication, QueueEntry, Queues
 log = Logger(namespace="smscd.dispatch")
 
 UNROUTED_MO = "mo:unrouted"
+STORED_MO_PREFIX = "mo:store:"     # + the store target's id: MO kept for the API
 DEFAULT_EXPIRY = 72 * 3600.0
 _MAX_SHORT_MESSAGE = 254
 _NOT_PASSED_ON = frozenset({"message_payload", "sar_msg_ref_num", "sar_total_segments",
@@ -51,30 +60,33 @@ class Clock(Protocol):
     def seconds(self) -> float: ...
 
 
-class MoPrefixRules:
-    """destination_addr prefix -> username; the longest matching prefix wins."""
+def stored_mo_queue(target_id: str) -> str:
+    return STORED_MO_PREFIX + target_id
 
-    def __init__(self, rules: Mapping[str, str]) -> None:
-        self._rules = dict(rules)
-        self._lengths = sorted({len(p) for p in self._rules}, reverse=True)
 
-    def user_for(self, destination: str) -> str | None:
-        for n in self._lengths:
-            if n <= len(destination):
-                user = self._rules.get(destination[:n])
-                if user is not None:
-                    return user
-        return None
+class MoHttp(Protocol):
+    """smscd.http_callbacks.MoHttpDelivery: fires once the receiver acknowledged."""
+    def deliver(self, mo: InboundMessage, cfg: Any) -> Deferred[None]: ...
+
+
+class DlrPublications(Protocol):
+    """smscd.http_callbacks.dlr.DlrCallbacks: the callback for an HTTP message's state."""
+    def state_publication(self, message: Message, part_index: int, state: MessageState,
+                          error: str, receipt: Receipt | None, at: float
+                          ) -> Publication | None: ...
 
 
 class Dispatcher:
-    def __init__(self, log_: MessageLog, queues: Queues, clock: Clock, mo_rules: MoPrefixRules,
-                 receipt_expiry: float = DEFAULT_EXPIRY, mo_expiry: float = DEFAULT_EXPIRY
-                 ) -> None:
+    def __init__(self, log_: MessageLog, queues: Queues, clock: Clock, mo_router: MoRouter,
+                 receipt_expiry: float = DEFAULT_EXPIRY, mo_expiry: float = DEFAULT_EXPIRY,
+                 http_mo: MoHttp | None = None,
+                 dlr_callbacks: DlrPublications | None = None) -> None:
         self.log = log_
         self.queues = queues
         self.clock = clock
-        self.mo_rules = mo_rules
+        self.mo_router = mo_router
+        self.http_mo = http_mo
+        self.dlr_callbacks = dlr_callbacks
         self.receipt_expiry = receipt_expiry
         self.mo_expiry = mo_expiry
         self._unrouted_busy = 0
@@ -97,6 +109,11 @@ class Dispatcher:
         if message is None:
             log.warn("state {state} for an unknown message; dropped", state=state.name)
             return None
+        if message.origin == "http":
+            if self.dlr_callbacks is None:
+                return None
+            return self.dlr_callbacks.state_publication(message, part_index, state, error,
+                                                        receipt, at)
         if message.origin != "smpp" or not wants_receipt(message.registered_delivery, state):
             return None
         if receipt is None:          # decided here (permanent failure): no vendor receipt
@@ -121,11 +138,20 @@ class Dispatcher:
         """What `inbound` publishes, for a caller that publishes it together with its own
         change (the last part of a long MO deletes the kept parts in the same commit); an
         unclaimed one goes to mo:unrouted, where the `start()` watcher takes it."""
-        item = DeliverItem(MO, mo.id, mo_pdu(mo))
-        user = self.mo_rules.user_for(mo.destination.addr)
-        if user is not None:
-            return self._publication(user, f"mo:{mo.id}", item, self.mo_expiry)
+        decision = self.mo_router.decide(mo)
+        if decision.targets and decision.pending is None and decision.targets[0].kind != HTTP:
+            return self._target_publication(decision.targets[0], decision.mo, f"mo:{mo.id}")
+        item = DeliverItem(MO, mo.id, mo_pdu(mo), mo.connector)
         return Publication(UNROUTED_MO, f"mo:{mo.id}", dump_item(item), item)
+
+    def _target_publication(self, target: Target, mo: InboundMessage, key: str
+                            ) -> Publication:
+        item = DeliverItem(MO, mo.id, mo_pdu(mo), mo.connector)
+        if target.kind == STORE:
+            return Publication(stored_mo_queue(target.id), key, dump_item(item), item)
+        uid = self.mo_router.uid_of(target.id)
+        assert uid is not None          # a static smpps target names a user that exists
+        return self._publication(uid, key, item, self.mo_expiry)
 
     def _unclaimed_stored(self, _: int) -> Deferred[None]:
         self._route_unrouted()        # no-op if the watcher took it already
@@ -164,15 +190,39 @@ class Dispatcher:
             self._route_again(entry).addBoth(self._routed_again, entry)
 
     def _route_again(self, entry: QueueEntry) -> Deferred[None]:
-        item = item_of(entry.obj, entry.payload)
-        destination = item.pdu.destination_addr
-        user = self.mo_rules.user_for(destination)
-        if user is None:
-            log.warn("MO {id} to {destination}: no MO rule claims it; kept as a dead letter",
-                     id=item.ref, destination=destination)
-            return self.queues.dead_letter(entry, f"no MO rule for {destination}")
-        return self._publish(user, entry.key, item, self.mo_expiry).addCallback(
-            lambda _: self.queues.ack(entry))
+        mo = inbound_of(item_of(entry.obj, entry.payload), self.clock.seconds())
+        return self.mo_router.decide_later(mo).addCallback(self._deliver, entry, [])
+
+    def _deliver(self, decision: MoDecision, entry: QueueEntry,
+                 failures: list[str]) -> Deferred[None]:
+        """Try the decision's targets in order; a dead letter when none takes the MO."""
+        mo = decision.mo
+        for i, target in enumerate(decision.targets):
+            if target.kind == SMPPS and self.mo_router.uid_of(target.id) is None:
+                failures.append(f"{target.describe()}: no such user")
+                continue
+            if target.kind != HTTP:
+                p = self._target_publication(target, mo, entry.key)
+                d = self.queues.publish(p.queue, p.key, p.payload, p.obj,
+                                        expires_at=p.expires_at)
+                return d.addCallback(lambda _: self.queues.ack(entry))
+            cfg = self.mo_router.http_connector(target.id)
+            if cfg is None or self.http_mo is None:
+                failures.append(f"{target.describe()}: not available")
+                continue
+            rest = MoDecision(mo, decision.targets[i + 1:])
+            return self.http_mo.deliver(mo, cfg).addCallbacks(
+                lambda _: self.queues.ack(entry), self._http_failed,
+                errbackArgs=(target, rest, entry, failures))
+        reason = "; ".join(failures) or decision.refused
+        log.warn("MO {id} to {destination}: {reason}; kept as a dead letter", id=mo.id,
+                 destination=mo.destination.addr, reason=reason)
+        return self.queues.dead_letter(entry, reason)
+
+    def _http_failed(self, failure: Failure, target: Target, rest: MoDecision,
+                     entry: QueueEntry, failures: list[str]) -> Deferred[None]:
+        failures.append(f"{target.describe()}: {failure.getErrorMessage()}")
+        return self._deliver(rest, entry, failures)
 
     def _routed_again(self, result: object, entry: QueueEntry) -> None:
         if isinstance(result, Failure):
@@ -190,11 +240,6 @@ class Dispatcher:
         d: Deferred[None] = Deferred()
         self._idle.append(d)
         return d
-
-    def _publish(self, user: str, key: str, item: DeliverItem, expiry: float) -> Deferred[None]:
-        p = self._publication(user, key, item, expiry)
-        d = self.queues.publish(p.queue, p.key, p.payload, p.obj, expires_at=p.expires_at)
-        return d.addCallback(lambda _: None)
 
     def _publication(self, user: str, key: str, item: DeliverItem,
                      expiry: float) -> Publication:
@@ -218,6 +263,18 @@ def mo_pdu(mo: InboundMessage) -> DeliverSm:
                      dest_addr_npi=mo.destination.npi, destination_addr=mo.destination.addr,
                      esm_class=mo.esm_class, data_coding=mo.data_coding, short_message=content,
                      tlvs=tlvs)
+
+
+def inbound_of(item: DeliverItem, now: float) -> InboundMessage:
+    """The MO a queued item holds (its text whole, as mo_pdu put it), to route it again."""
+    pdu = item.pdu
+    payload = pdu.tlv("message_payload")
+    content = payload if isinstance(payload, bytes) else pdu.short_message
+    return InboundMessage(
+        item.ref, item.origin, Address(pdu.source_addr, pdu.source_addr_ton,
+                                       pdu.source_addr_npi),
+        Address(pdu.destination_addr, pdu.dest_addr_ton, pdu.dest_addr_npi), pdu.data_coding,
+        pdu.esm_class, content, now, tuple(t for t in pdu.tlvs if t.name != "message_payload"))
 
 
 def _with_id(message: Message, message_id: str) -> Message:

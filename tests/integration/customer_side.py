@@ -12,13 +12,14 @@ from twisted.internet.endpoints import TCP4ServerEndpoint
 
 from smscd.bind_registry import BindRegistry
 from smscd.customer_delivery import CustomerDeliveries, RetryPolicy
-from smscd.dispatch import Dispatcher, MoPrefixRules
+from smscd.dispatch import Dispatcher
 from smscd.lockout import BindLockout
 from routing.filters import DestinationAddrFilter, NotFilter
 from routing.interceptors import InterceptorTable
 from routing.routable import MO, MT
-from routing.routes import StaticMTRoute
+from routing.routes import SMPPS, DefaultMORoute, StaticMORoute, StaticMTRoute, Target
 from routing.table import RouteTable
+from smscd.mo_router import MoRouter
 from smscd.mt_pipeline import Pipeline
 from smscd.service.api import RoutingSnapshot
 from smscd.smpp import pdu as P
@@ -43,6 +44,23 @@ def default_rules() -> StaticRules:
 @dataclass
 class StaticRules:
     snapshot: RoutingSnapshot
+
+
+def prefix_router(rules: dict[str, str]) -> MoRouter:
+    """An MO router from {destination prefix: username} (the longest prefix wins, "" is the
+    default), as a v1 profile's mo_routes become; usernames are uids here."""
+    from twisted.internet import reactor
+    routes: dict[int, Any] = {}
+    for i, (prefix, user) in enumerate(sorted(rules.items())):
+        if prefix:
+            routes[len(prefix) * 1000 + i + 1] = StaticMORoute(
+                (DestinationAddrFilter(f"mo-{prefix}", f"^{prefix}"),), Target(SMPPS, user))
+        else:
+            routes[0] = DefaultMORoute(Target(SMPPS, user))
+    snapshot = RoutingSnapshot(1, {}, RouteTable(MT, {}), RouteTable(MO, routes),
+                               InterceptorTable(MT, {}), InterceptorTable(MO, {}), {}, {})
+    return MoRouter(StaticRules(snapshot), reactor, lambda username: username,
+                    lambda uid: True)
 
 
 class ManualClock:
@@ -167,7 +185,7 @@ async def start_gateway(tmp_path: Path, *, clock: Any = None,
                                   registry=registry, clock=clock or reactor,
                                   settings=settings, lockout=lockout)
     dispatcher = Dispatcher(store.messages, store.queues, reactor,
-                            MoPrefixRules(mo_rules or {}))
+                            prefix_router(mo_rules or {}))
     dispatcher.start()
     deliveries = CustomerDeliveries(store.queues, registry, retry)
     gateway = Gateway(reactor, store, registry, dispatcher, deliveries, factory)

@@ -25,7 +25,8 @@ from connectors.smpp_client import ConnectorService
 from smscd.billing import RecordState, Refusal
 from smscd.cli import main
 from smscd.deliveries import mt_queue
-from smscd.dispatch import Dispatcher, MoPrefixRules
+from customer_side import prefix_router
+from smscd.dispatch import Dispatcher
 from smscd.message import Message
 from smscd.smpp import pdu as P
 from smscd.smpp.message_state import MessageState
@@ -85,7 +86,7 @@ class Vendor:
 def pump_for(stores: Stores, store: SqliteStore, start: bool = True,
              **config: Any) -> tuple[MtPump, Vendor, Dispatcher]:
     reactor = ClockedReactor(stores.clock)
-    dispatcher = Dispatcher(store.messages, store.queues, reactor, MoPrefixRules({}))
+    dispatcher = Dispatcher(store.messages, store.queues, reactor, prefix_router({}))
     cfg = connector_config_from_mapping(dict(id=CID, hosts=["127.0.0.1:1"], system_id="x",
                                              password="y", **config))
     pump = MtPump(cfg, store.queues, store.messages, store.correlations, dispatcher, reactor,
@@ -205,7 +206,7 @@ async def test_parts_the_simulator_accepts_are_captured(tmp_path: Path) -> None:
     connector = ConnectorService(cfg, reactor, store.queues, store.messages,
                                  store.correlations,
                                  Dispatcher(store.messages, store.queues, reactor,
-                                            MoPrefixRules({})),
+                                            prefix_router({})),
                                  billing=store.billing)
     try:
         await store.billing.set_balance("alice", "5")

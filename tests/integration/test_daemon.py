@@ -30,6 +30,7 @@ DEMO_PASSWORD = re.compile(r"created user 'demo' with password '([^']+)'")
 
 def _config(data_dir: Path, **extra: Any) -> Any:
     raw: dict[str, Any] = {"data_dir": str(data_dir), "smpp_server": {"port": 0},
+                           "http_api": {"port": 0}, "shell": {"port": 0},
                            "demo": {"simulator": True}}
     raw.update(extra)
     return load_config(raw)
@@ -138,6 +139,7 @@ async def test_kill_9_loses_no_accepted_message(tmp_path: Path) -> None:
     config_file = tmp_path / "smscd.yaml"
     config_file.write_text(yaml.safe_dump({
         "data_dir": str(tmp_path / "var"), "smpp_server": {"port": 0},
+        "http_api": {"port": 0}, "shell": {"port": 0},
         "provisioning": {"file": str(profile)}}))
     child = _spawn(config_file)
     port = await child.port.addTimeout(60, reactor)

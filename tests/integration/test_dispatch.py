@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import pytest
 import pytest_twisted
 
-from customer_side import Gateway, Inbox, start_gateway, submit
+from customer_side import Gateway, Inbox, prefix_router, start_gateway, submit
 from smscd.customer_delivery import RetryPolicy
 from smscd.deliveries import InboundMessage, deliver_queue
 from smscd.delivery_items import MO, RECEIPT, DeliverItem, dump_item, load_item
-from smscd.dispatch import UNROUTED_MO, MoPrefixRules, mo_pdu
+from smscd.dispatch import UNROUTED_MO, mo_pdu
 from smscd.message import Address, UnsupportedFormat
 from smscd.smpp import pdu as P
 from smscd.smpp.message_state import MessageState
@@ -219,7 +219,7 @@ async def test_unclaimed_mo_is_dead_lettered(gw: Gateway) -> None:
     [dead] = await gw.store.queues.dead_letters(UNROUTED_MO)
     assert dead.key == "mo:mo-3312345-4" and "3312345" in dead.reason
     assert load_item(dead.payload).pdu.destination_addr == "3312345"
-    gw.dispatcher.mo_rules = MoPrefixRules({**MO_RULES, "33": "bob"})
+    gw.dispatcher.mo_router = prefix_router({**MO_RULES, "33": "bob"})
     inbox = Inbox(gw.reactor)
     await gw.bind("bob", kind=P.BindReceiver, handler=inbox)
     assert await gw.store.queues.requeue_dead(dead.id)
@@ -232,11 +232,15 @@ async def test_unclaimed_mo_is_dead_lettered(gw: Gateway) -> None:
 
 def test_longest_prefix_wins_and_empty_prefix_catches_all() -> None:
     """Breaks if MO rules match the first or shortest prefix instead of the longest."""
-    rules = MoPrefixRules({"": "default", "44": "uk", "4470": "alice"})
-    assert rules.user_for("447012") == "alice"
-    assert rules.user_for("4420") == "uk"
-    assert rules.user_for("33") == "default"
-    assert MoPrefixRules({"44": "uk"}).user_for("4") is None
+    router = prefix_router({"": "default", "44": "uk", "4470": "alice"})
+
+    def user_for(router: Any, destination: str) -> str | None:
+        targets = router.decide(mo(destination)).targets
+        return targets[0].id if targets else None
+    assert user_for(router, "447012") == "alice"
+    assert user_for(router, "4420") == "uk"
+    assert user_for(router, "33") == "default"
+    assert user_for(prefix_router({"44": "uk"}), "4") is None
 
 
 def test_retry_delay_grows_and_is_capped() -> None:

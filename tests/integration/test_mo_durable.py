@@ -17,7 +17,8 @@ from connectors.mo_assembly import group_name, parse_group
 from connectors.sim_pdus import mo_pdus
 from connectors.smpp_client import ConnectorService
 from smscd.delivery_items import item_of
-from smscd.dispatch import Dispatcher, MoPrefixRules
+from customer_side import prefix_router
+from smscd.dispatch import Dispatcher
 from smscd.smpp import pdu as P
 from smscd.smpp.split import ReferenceAllocator, SplitMethod
 from smscd.smpp.status import CommandStatus as S
@@ -94,7 +95,7 @@ class Daemon:
     async def start(self) -> Daemon:
         self.store = SqliteStore.open(self.path, reactor())
         self.dispatcher = Dispatcher(self.store.messages, self.store.queues, reactor(),
-                                     MoPrefixRules({"": "acme"}))
+                                     prefix_router({"": "acme"}))
         cfg = connector_config(self.smsc.port_obj.getHost().port, **self.overrides)
         self.connector = ConnectorService(cfg, reactor(), self.store.queues,
                                           self.store.messages, self.store.correlations,
