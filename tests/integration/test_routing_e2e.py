@@ -1,0 +1,224 @@
+"""Issue 5 end to end: the real daemon, two simulators as vendors, customers over SMPP and
+HTTP, and provisioning changed live through the service the shell uses."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.web import server
+
+from connectors.sim_config import SimulatorConfig
+from connectors.simulator import SimulatorService
+from smscd.config import load_config
+from smscd.daemon import Daemon
+from smscd.smpp import pdu as P
+from smscd.smpp.status import CommandStatus as S
+from smscd.smpp_protocol import SmppProtocol, connect_and_bind
+from smscd.smpp.session import SessionConfig
+
+from customer_side import Inbox
+from test_http_callbacks import Receiver, _Endpoint
+
+PASSWORD = "pw123456"
+
+
+class World:
+    def __init__(self, daemon: Daemon, sims: dict[str, SimulatorService],
+                 ports: dict[str, int]) -> None:
+        self.daemon = daemon
+        self.sims = sims
+        self.ports = ports
+        self.binds: list[SmppProtocol] = []
+
+    @property
+    def service(self) -> Any:
+        return self.daemon.service
+
+    async def user(self, uid: str) -> None:
+        await self.service.users.add({"uid": uid, "gid": "default", "username": uid,
+                                      "password": PASSWORD})
+
+    async def connector(self, cid: str, start: bool = True) -> None:
+        port = self.ports[cid]
+        await self.service.smpp_connectors.add({
+            "id": cid, "hosts": [f"127.0.0.1:{port}"], "system_id": "v", "password": "vpw",
+            "enquire_link_interval": 0, "response_timeout": 5})
+        if start:
+            await self.service.smpp_connectors.start(cid)
+            runner = self.daemon.live.running[cid]         # type: ignore[union-attr]
+            await runner.until(lambda c: any(p.session.bound for p in c.bound))
+
+    async def bind(self, uid: str, kind: Any = P.BindTransceiver,
+                   handler: Any = None) -> SmppProtocol:
+        proto = await connect_and_bind(
+            reactor, "127.0.0.1", self.daemon.port, kind(system_id=uid, password=PASSWORD),
+            handler, SessionConfig(window=20, enquire_link_interval=0))
+        self.binds.append(proto)
+        return proto
+
+    def submitted(self, cid: str) -> list[P.SubmitSm]:
+        return self.sims[cid].received.submits
+
+
+async def submit(esme: SmppProtocol, destination: str = "33600000001", **kw: Any) -> Any:
+    return await esme.request(P.SubmitSm(source_addr=kw.pop("source_addr", "SHOP"),
+                                         destination_addr=destination,
+                                         short_message=kw.pop("text", b"hello"), **kw))
+
+
+@pytest_twisted.async_yield_fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    sims, ports = {}, {}
+    for cid in ("vnd1", "vnd2"):
+        sim = SimulatorService(SimulatorConfig(accounts={"v": "vpw"}, receipt_delay=0.0,
+                                               record_submits=True, mo_system_id="v"),
+                               reactor)
+        ports[cid] = await sim.start(0)
+        sims[cid] = sim
+    daemon = Daemon(load_config({"data_dir": str(tmp_path), "smpp_server": {"port": 0},
+                                 "http_api": {"port": 0}, "shell": {"port": 0},
+                                 "demo": {"simulator": False}}), reactor, lambda line: None)
+    await daemon.start()
+    w = World(daemon, sims, ports)
+    yield w
+    for proto in w.binds:
+        if not proto.session.closed:
+            proto.close()
+    await daemon.stop()
+    for sim in sims.values():
+        await sim.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_per_user_routes_reach_their_own_vendor(world: World) -> None:
+    """Breaks if a user's StaticMTRoute (UserFilter) is not what carries its traffic."""
+    for uid in ("alice", "bob"):
+        await world.user(uid)
+    await world.connector("vnd1")
+    await world.connector("vnd2")
+    for fid, uid in (("f-alice", "alice"), ("f-bob", "bob")):
+        await world.service.filters.add({"fid": fid, "type": "UserFilter", "uid": uid})
+    await world.service.mt_routes.add({"order": 20, "type": "StaticMTRoute",
+                                       "filters": ["f-alice"], "connector": "vnd1"})
+    await world.service.mt_routes.add({"order": 10, "type": "StaticMTRoute",
+                                       "filters": ["f-bob"], "connector": "vnd2"})
+    alice, bob = await world.bind("alice"), await world.bind("bob")
+    for esme, text in ((alice, b"from alice"), (bob, b"from bob"), (alice, b"again alice")):
+        assert (await submit(esme, text=text)).command_status == S.ESME_ROK
+    await world.sims["vnd1"].until(lambda s: len(s.received.submits) == 2)
+    await world.sims["vnd2"].until(lambda s: len(s.received.submits) == 1)
+    assert [p.short_message for p in world.submitted("vnd1")] == [b"from alice", b"again alice"]
+    assert [p.short_message for p in world.submitted("vnd2")] == [b"from bob"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_round_robin_spreads_evenly_and_failover_takes_the_one_up(world: World
+                                                                        ) -> None:
+    """Breaks if round-robin does not alternate, or failover sends to a stopped
+    connector (or refuses while one is up)."""
+    await world.user("alice")
+    await world.connector("vnd1")
+    await world.connector("vnd2", start=False)
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
+    await world.service.filters.add({"fid": "fo", "type": "DestinationAddrFilter",
+                                     "destination_addr": "^44"})
+    await world.service.mt_routes.add({"order": 10, "type": "FailoverMTRoute",
+                                       "filters": ["fo"], "connectors": ["vnd2", "vnd1"]})
+    esme = await world.bind("alice")
+    assert (await submit(esme, "4470001")).command_status == S.ESME_ROK
+    await world.sims["vnd1"].until(lambda s: len(s.received.submits) == 1)
+    await world.service.smpp_connectors.start("vnd2")
+    runner = world.daemon.live.running["vnd2"]                 # type: ignore[union-attr]
+    await runner.until(lambda c: any(p.session.bound for p in c.bound))
+    await world.service.filters.add({"fid": "rr", "type": "DestinationAddrFilter",
+                                     "destination_addr": "^33"})
+    await world.service.mt_routes.add({"order": 20, "type": "RandomRoundrobinMTRoute",
+                                       "filters": ["rr"], "connectors": ["vnd1", "vnd2"]})
+    for i in range(10):
+        assert (await submit(esme, f"3360000{i:04d}")).command_status == S.ESME_ROK
+    await world.sims["vnd1"].until(lambda s: len(s.received.submits) == 6)
+    await world.sims["vnd2"].until(lambda s: len(s.received.submits) == 5)
+    assert sorted(p.destination_addr[-1] for p in world.submitted("vnd2")) == list("13579")
+    assert sorted(p.destination_addr[-1] for p in world.submitted("vnd1")[1:]) == list("02468")
+
+
+@pytest_twisted.ensureDeferred
+async def test_balance_exhausted_mid_batch_over_smpp(world: World) -> None:
+    """Breaks if a user can send past its balance, or is refused before it runs out."""
+    await world.user("alice")
+    await world.connector("vnd1")
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1",
+                                       "rate": "1.5"})
+    await world.daemon.store.billing.set_balance("alice", "5")    # type: ignore[union-attr]
+    esme = await world.bind("alice")
+    statuses = [(await submit(esme, f"336{i:08d}")).command_status for i in range(5)]
+    assert statuses == [S.ESME_ROK] * 3 + [S.ESME_RSYSERR] * 2
+    account = world.daemon.store.billing.account("alice")      # type: ignore[union-attr]
+    assert str(account.balance) == "0.5"
+    await world.sims["vnd1"].until(lambda s: len(s.received.submits) == 3)
+
+
+@pytest_twisted.ensureDeferred
+async def test_interceptors_rewrite_and_reject_and_a_new_route_routes_the_next(
+        world: World) -> None:
+    """Breaks if an MT interceptor's rewrite does not reach the vendor, its reject does
+    not answer its status, or a route added live is not used by the very next message."""
+    await world.user("alice")
+    await world.connector("vnd1")
+    esme = await world.bind("alice")
+    assert (await submit(esme)).command_status == S.ESME_RINVDSTADR       # no route yet
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
+    assert (await submit(esme)).command_status == S.ESME_ROK
+    await world.service.filters.add({"fid": "blocked", "type": "DestinationAddrFilter",
+                                     "destination_addr": "^999"})
+    await world.service.filters.add({"fid": "all", "type": "TransparentFilter"})
+    await world.service.mt_interceptors.add({
+        "order": 20, "type": "StaticMTInterceptor", "filters": ["blocked"],
+        "actions": [{"action": "reject", "smpp_status": "ESME_RINVDSTADR",
+                     "http_status": 412, "message": "blocked"}]})
+    await world.service.mt_interceptors.add({
+        "order": 10, "type": "StaticMTInterceptor", "filters": ["all"],
+        "actions": [{"action": "set_source", "address": "BRAND"}]})
+    assert (await submit(esme, "9990001")).command_status == S.ESME_RINVDSTADR
+    assert (await submit(esme, "33611111111")).command_status == S.ESME_ROK
+    await world.sims["vnd1"].until(lambda s: len(s.received.submits) == 2)
+    assert [p.source_addr for p in world.submitted("vnd1")] == ["SHOP", "BRAND"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_mo_routed_by_destination_to_a_user_and_to_an_http_connector(
+        world: World) -> None:
+    """Breaks if an MO route with a DestinationAddrFilter does not pick the user's bind,
+    or an MO route to an HTTP callback connector does not call it."""
+    for uid in ("alice", "bob"):
+        await world.user(uid)
+    receiver = Receiver()
+    listening = reactor.listenTCP(0, server.Site(_Endpoint(receiver)), interface="127.0.0.1")
+    try:
+        url = f"http://127.0.0.1:{listening.getHost().port}/mo"
+        await world.service.http_connectors.add({"id": "cb1", "url": url})
+        await world.service.filters.add({"fid": "to-5555", "type": "DestinationAddrFilter",
+                                         "destination_addr": "^5555"})
+        await world.service.filters.add({"fid": "to-7777", "type": "DestinationAddrFilter",
+                                         "destination_addr": "^7777"})
+        await world.service.mo_routes.add({"order": 20, "type": "StaticMORoute",
+                                           "filters": ["to-5555"], "target": "smpps(bob)"})
+        await world.service.mo_routes.add({"order": 10, "type": "StaticMORoute",
+                                           "filters": ["to-7777"], "target": "http(cb1)"})
+        await world.service.mo_routes.add({"order": 0, "type": "DefaultRoute",
+                                           "target": "smpps(alice)"})
+        await world.connector("vnd1")
+        bob_inbox = Inbox(reactor)
+        await world.bind("bob", P.BindReceiver, bob_inbox)
+        world.sims["vnd1"].inject_mo("for bob", destination="5555", system_id="v")
+        world.sims["vnd1"].inject_mo("for the web", destination="7777", system_id="v")
+        [pdu] = await bob_inbox.when(1)
+        assert (pdu.destination_addr, pdu.short_message) == ("5555", b"for bob")
+        await receiver.until(1)
+        [(_, params, _)] = receiver.got
+        assert (params["to"], params["content"], params["origin-connector"]) == (
+            "7777", "for the web", "vnd1")
+    finally:
+        await listening.stopListening()
