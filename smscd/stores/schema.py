@@ -150,6 +150,40 @@ MIGRATIONS: list[tuple[str, ...]] = [
             received_at REAL NOT NULL,
             PRIMARY KEY (connector, group_key, part_index)) WITHOUT ROWID""",
     ),
+    (   # 6: REST API: API keys (hashed), idempotency keys, webhook endpoints, stored MO,
+        # and the per-user listing of messages (REST work)
+        """CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            uid TEXT NOT NULL,
+            label TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            revoked_at REAL) WITHOUT ROWID""",
+        "CREATE INDEX api_keys_by_uid ON api_keys (uid)",
+        """CREATE TABLE idempotency (
+            uid TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (uid, key)) WITHOUT ROWID""",
+        "CREATE INDEX idempotency_by_time ON idempotency (created_at)",
+        """CREATE TABLE webhook_endpoints (
+            id TEXT PRIMARY KEY,
+            uid TEXT NOT NULL,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            created_at REAL NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE inbound_messages (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            body TEXT NOT NULL)""",
+        "CREATE INDEX inbound_by_uid ON inbound_messages (uid, id)",
+        "CREATE INDEX messages_by_user ON messages (user, accepted_at)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

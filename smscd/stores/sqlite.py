@@ -31,6 +31,10 @@ from smscd.stores.sqlite_mo_parts import SqliteMoParts
 from smscd.stores.sqlite_provisioning import SqliteProvisioning
 from smscd.stores.sqlite_queues import DelayedCall, SqliteQueues
 from smscd.stores.sqlite_users import SqliteUsers
+from smscd.stores.sqlite_api_keys import SqliteApiKeys
+from smscd.stores.sqlite_idempotency import SqliteIdempotency
+from smscd.stores.sqlite_inbound import SqliteInbound
+from smscd.stores.sqlite_webhooks import SqliteWebhookEndpoints
 
 log = Logger()
 
@@ -70,6 +74,10 @@ class SqliteStore:
         self.users = SqliteUsers(writer, reactor, reactor)
         self.provisioning = SqliteProvisioning(writer, reactor)
         self.mo_parts = SqliteMoParts(writer, self.queues)
+        self.api_keys = SqliteApiKeys(writer, reactor)            # REST API (rest_api/)
+        self.idempotency = SqliteIdempotency(writer, reactor)
+        self.inbound = SqliteInbound(writer, reactor)
+        self.webhook_endpoints = SqliteWebhookEndpoints(writer)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], reactor: StoreReactor, *,

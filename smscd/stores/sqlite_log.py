@@ -110,6 +110,12 @@ class SqliteMessageLog:
     def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
         return self._writer.submit(Read(partial(_get_message, message_id, user)))
 
+    def search(self, user: str, since: float, until: float, after: int, limit: int
+               ) -> Deferred[list[tuple[int, MessageRecord]]]:
+        """REST listing: `user`'s messages accepted in [since, until), with row id > `after`
+        (the cursor), oldest first, at most `limit`; (row id, record) pairs."""
+        return self._writer.submit(Read(partial(_search, user, since, until, after, limit)))
+
     def find(self, message_id: str) -> Deferred[MessageRecord | None]:
         return self._writer.submit(Read(partial(_get_message, message_id, None)))
 
@@ -273,6 +279,15 @@ def _get_message(message_id: str, user: str | None,
     times = [accepted_at] + [t for p in parts for t in (p.sent_at, p.state_at) if t is not None]
     return MessageRecord(message, accepted_at, overall_state(p.state for p in parts),
                          max(times), parts)
+
+
+def _search(user: str, since: float, until: float, after: int, limit: int,
+            conn: sqlite3.Connection) -> list[tuple[int, MessageRecord]]:
+    rows = conn.execute("SELECT rowid, id FROM messages WHERE user = ? AND accepted_at >= ? "
+                        "AND accepted_at < ? AND rowid > ? ORDER BY rowid LIMIT ?",
+                        (user, since, until, after, limit)).fetchall()
+    found = [(rowid, _get_message(message_id, user, conn)) for rowid, message_id in rows]
+    return [(rowid, record) for rowid, record in found if record is not None]
 
 
 def _get_body(message_id: str, conn: sqlite3.Connection) -> Message | None:
