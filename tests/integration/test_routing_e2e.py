@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, AsyncIterator
+from urllib.parse import urlencode
 
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.web import server
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
@@ -222,3 +224,32 @@ async def test_mo_routed_by_destination_to_a_user_and_to_an_http_connector(
             "7777", "for the web", "vnd1")
     finally:
         await listening.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_send_goes_through_the_same_pipeline(world: World) -> None:
+    """Breaks if /send does not use the route table (412 without a route) and the
+    throughput and billing of the one pipeline."""
+    await world.user("alice")
+    await world.connector("vnd1")
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    agent = Agent(reactor, pool=pool)
+
+    async def send(to: str) -> tuple[int, str]:
+        query = urlencode({"username": "alice", "password": PASSWORD, "to": to,
+                           "content": "hello"})
+        url = f"http://127.0.0.1:{world.daemon.http_port}/send?{query}"
+        response = await agent.request(b"GET", url.encode())
+        return response.code, (await readBody(response)).decode()
+    try:
+        assert await send("33600000001") == (412, 'Error "No route found"')
+        await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute",
+                                           "connector": "vnd1", "rate": "2"})
+        await world.daemon.store.billing.set_balance("alice", "3")  # type: ignore[union-attr]
+        code, body = await send("33600000001")
+        assert code == 200 and body.startswith('Success "'), body
+        assert await send("33600000002") == (
+            403, 'Error "Cannot charge submit_sm, check RouterPB log file for details"')
+        await world.sims["vnd1"].until(lambda s: len(s.received.submits) == 1)
+    finally:
+        await pool.closeCachedConnections()
