@@ -1,0 +1,95 @@
+"""Idempotency-Key over a loopback socket with the real store: a retry gets the first
+answer and sends nothing twice, even when both requests arrive at once."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest_twisted
+from twisted.internet.defer import Deferred, gatherResults
+
+from smscd.deliveries import mt_queue
+
+from rest_api_side import RestSide
+
+MSG = {"to": "33612345678", "text": "hello"}
+
+
+@pytest_twisted.async_yield_fixture
+async def side(tmp_path: Path) -> AsyncIterator[RestSide]:
+    s = RestSide(tmp_path)
+    s.alice = await s.user("alice")          # type: ignore[attr-defined]
+    yield s
+    await s.close()
+
+
+def _send(side: RestSide, key: str, body: dict[str, object], auth: str | None = None
+          ) -> Deferred[tuple[int, object, object]]:
+    return Deferred.fromCoroutine(side.call("POST", "/v1/messages", auth or side.alice,
+                                            body, headers={"Idempotency-Key": key}))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_retry_gets_the_first_answer(side: RestSide) -> None:
+    """Breaks if a retried request sends again or answers something else."""
+    status, first, _ = await _send(side, "k1", MSG)
+    assert status == 200
+    status, again, headers = await _send(side, "k1", MSG)
+    assert (status, again) == (200, first)
+    assert headers.getRawHeaders("idempotent-replayed") == ["true"]
+    assert side.store.queues.depth(mt_queue("c1")) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_two_concurrent_identical_requests_send_once(side: RestSide) -> None:
+    """Breaks if two identical requests in flight together both reach the pipeline."""
+    (s1, b1, _), (s2, b2, _) = await gatherResults([_send(side, "k2", MSG),
+                                                    _send(side, "k2", MSG)])
+    assert (s1, s2) == (200, 200) and b1 == b2
+    assert side.store.queues.depth(mt_queue("c1")) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_same_key_other_body_is_409(side: RestSide) -> None:
+    """Breaks if a reused key with another body is served the first answer or sent."""
+    await _send(side, "k3", MSG)
+    status, err, _ = await _send(side, "k3", {**MSG, "text": "other"})
+    assert status == 409 and err["error"]["code"] == "idempotency_conflict"
+    assert side.store.queues.depth(mt_queue("c1")) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_keys_are_per_user_and_errors_are_kept(side: RestSide) -> None:
+    """Breaks if one user's key answers another's request, or a 422 runs twice."""
+    bob = await side.user("bob")
+    assert (await _send(side, "k4", MSG))[0] == 200
+    assert (await _send(side, "k4", MSG, bob))[2].getRawHeaders("idempotent-replayed") is None
+    status, err, _ = await _send(side, "k5", {"to": "x"})
+    assert status == 422
+    status, again, headers = await _send(side, "k5", {"to": "x"})
+    assert (status, again) == (422, err) and headers.getRawHeaders("idempotent-replayed")
+
+
+@pytest_twisted.ensureDeferred
+async def test_kept_24_hours_durably(tmp_path: Path) -> None:
+    """Breaks if a record is lost at a restart, or kept beyond its time."""
+    s = RestSide(tmp_path)
+    auth = await s.user("alice")
+    _, first, _ = await _send(s, "k6", MSG, auth)
+    await s.close()
+    s = RestSide(tmp_path)
+    try:
+        status, again, _ = await _send(s, "k6", MSG, auth)
+        assert (status, again) == (200, first)
+        s.store.idempotency.ttl = 0.0
+        status, fresh, _ = await _send(s, "k6", MSG, auth)
+        assert status == 200 and fresh != first
+    finally:
+        await s.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bad_key_is_400(side: RestSide) -> None:
+    """Breaks if a key that cannot be stored is accepted."""
+    status, err, _ = await _send(side, "x" * 300, MSG)
+    assert status == 400 and err["error"]["field"] == "Idempotency-Key"
