@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, cast
 
 from twisted.internet.defer import Deferred, succeed
 
 from routing.interceptors import Interception, intercept
 from routing.routable import Routable
-from routing.routes import HTTP, SMPPS, Target
+from routing.routes import HTTP, SMPPS, MORoute, Target
 from routing.selection import RoundRobinCursor, target_candidates
 from routing.table import pick_route
 from smscd.deliveries import InboundMessage
@@ -88,8 +88,10 @@ class MoRouter:
         if decision.pending is None or self.python is None:
             return succeed(decision)
         snapshot = self.rules.snapshot
-        return self.python.run(decision.pending).addCallback(
-            self._intercepted, mo, decision.before, snapshot)
+        before: Any = decision.before
+        d: Deferred[MoDecision] = self.python.run(decision.pending).addCallback(
+            self._intercepted, mo, before, snapshot)
+        return d
 
     def http_connector(self, cid: str) -> Any:
         """The HttpConnectorConfig of `cid` now, or None."""
@@ -109,7 +111,7 @@ class MoRouter:
         hit = pick_route(snapshot.mo_routes, r)
         if hit is None:
             return MoDecision(mo, refused=f"no MO route for {mo.destination.addr}")
-        order, route = hit
+        order, route = hit[0], cast(MORoute, hit[1])
         targets = target_candidates(route, partial(self._is_up, snapshot.http_connectors),
                                     self.cursor)
         if not targets:

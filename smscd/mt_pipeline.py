@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, NoReturn, Protocol, cast
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
@@ -195,7 +195,7 @@ class Pipeline:
         hit = pick_route(table, r)
         if hit is None:
             raise _refused(NO_ROUTE)
-        order, route = hit
+        order, route = hit[0], cast(MTRoute, hit[1])
         if route.selection == STATIC:
             return _Decision(message, order, route, route.connectors[0], ())
         found = candidates(route, self.is_up, self.cursor)
@@ -225,7 +225,8 @@ class Pipeline:
         return d.addCallbacks(lambda _: message.id, self._not_accepted,
                               errbackArgs=(message.id, reservation))
 
-    def _not_accepted(self, failure: Failure, message_id: str, reservation: Any) -> None:
+    def _not_accepted(self, failure: Failure, message_id: str, reservation: Any
+                      ) -> NoReturn:
         self.billing.cancel(reservation)
         log.failure("storing message {id} failed; refused", failure, id=message_id)
         raise _refused(NOT_QUEUED)
