@@ -253,3 +253,37 @@ async def test_http_send_goes_through_the_same_pipeline(world: World) -> None:
         await world.sims["vnd1"].until(lambda s: len(s.received.submits) == 1)
     finally:
         await pool.closeCachedConnections()
+
+
+@pytest_twisted.ensureDeferred
+async def test_mo_failover_falls_through_a_failing_http_connector_to_a_bind(world: World
+                                                                           ) -> None:
+    """Breaks if an MO failover route stops at an HTTP connector that does not
+    acknowledge instead of trying the next target, or if `store` keeps nothing."""
+    await world.user("alice")
+    receiver = Receiver(script=[(500, b"down")])
+    listening = reactor.listenTCP(0, server.Site(_Endpoint(receiver)), interface="127.0.0.1")
+    try:
+        url = f"http://127.0.0.1:{listening.getHost().port}/mo"
+        await world.service.http_connectors.add({"id": "cb-down", "url": url})
+        await world.service.filters.add({"fid": "to-1", "type": "DestinationAddrFilter",
+                                         "destination_addr": "^1"})
+        await world.service.mo_routes.add({"order": 10, "type": "FailoverMORoute",
+                                           "filters": ["to-1"],
+                                           "targets": ["http(cb-down)", "smpps(alice)"]})
+        await world.service.mo_routes.add({"order": 0, "type": "DefaultRoute",
+                                           "target": "store"})
+        await world.connector("vnd1")
+        inbox = Inbox(reactor)
+        await world.bind("alice", P.BindReceiver, inbox)
+        world.sims["vnd1"].inject_mo("to the web first", destination="1234", system_id="v")
+        [pdu] = await inbox.when(1)
+        assert pdu.short_message == b"to the web first"
+        assert len(receiver.got) == 1                        # it was tried first
+        world.sims["vnd1"].inject_mo("kept", destination="999", system_id="v")
+        store: Any = world.daemon.store
+        await store.queues.when_ready("mo:store:")
+        [kept] = store.queues.take("mo:store:", 10)
+        assert kept.obj.pdu.short_message == b"kept"
+    finally:
+        await listening.stopListening()
