@@ -2,6 +2,7 @@
 connector state, throughput and billing holds, with the statuses both ingresses answer."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -10,11 +11,12 @@ from typing import Any, AsyncIterator
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
-from routing.filters import DestinationAddrFilter, UserFilter
+from routing.filters import DestinationAddrFilter, TagFilter, UserFilter
 from routing.interceptor_actions import Reject, SetSource
-from routing.interceptors import InterceptorTable, StaticMTInterceptor
+from routing.interceptors import Interception, InterceptorTable, StaticMTInterceptor
 from routing.routable import MO, MT
 from routing.routes import (DefaultRoute, FailoverMTRoute, RandomRoundrobinMTRoute,
                             StaticMTRoute)
@@ -173,3 +175,27 @@ async def test_a_failed_accept_gives_the_hold_back(side: Side) -> None:
     e = await side.refused(message(0))
     assert (e.smpp_status, e.http_status) == (S.ESME_RSYSERR, 500)
     assert side.store.billing.account("alice").balance == Decimal("5")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_python_interceptor_decides_before_routing(side: Side) -> None:
+    """Breaks if the Python interceptor a rule names is not run, if its tags do not steer
+    the route, or if its Reject does not refuse."""
+    class Runner:
+        def run(self, interception: Interception) -> Deferred[Interception]:
+            r = interception.routable
+            if r.destination_addr.startswith("999"):
+                return succeed(dataclasses.replace(
+                    interception, rejection=Reject(int(S.ESME_RSYSERR), 503, "no HLR")))
+            return succeed(dataclasses.replace(
+                interception, routable=dataclasses.replace(r, tags=frozenset({"vip"}))))
+    side.pipeline.python = Runner()
+    side.rules.snapshot = snapshot(
+        {0: DefaultRoute("c1"), 10: StaticMTRoute((TagFilter("t", "vip"),), "c2")},
+        {10: StaticMTInterceptor((UserFilter("u", "alice"),), python="hlr")})
+    e = await side.refused(message(0, destination="9990"))
+    assert (e.smpp_status, e.http_status, e.text) == (S.ESME_RSYSERR, 503, "no HLR")
+    await side.pipeline.submit(ALICE, message(1), "smpp")
+    record = await side.store.messages.get("m1", "alice")
+    assert record is not None and record.message.connector == "c2"
+    assert record.message.extra["tags"] == "vip"
