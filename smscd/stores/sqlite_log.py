@@ -1,5 +1,5 @@
 # tests: tests/integration/test_sqlite_store.py
-"""`MessageLog`, `Correlations` and `Users` on the embedded store.
+"""`MessageLog` and `Correlations` on the embedded store (users: sqlite_users.py).
 
 Every change is one op in the group-commit writer. Reads are ops too (a read then sees
 every change submitted before it, and its Deferred fires after that batch commits), except
@@ -17,19 +17,15 @@ from __future__ import annotations
 import sqlite3
 from collections import OrderedDict
 from functools import partial
-from typing import Any, Callable, Protocol
+from typing import Any
 
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.threads import deferToThreadPool
-from twisted.python.failure import Failure
-from twisted.python.threadpool import ThreadPool
 
 from smscd.message import Message, dump_message, load_message
-from smscd.passwords import hash_password
 from smscd.smpp.message_state import MessageState, is_final, state_from_int
 from smscd.stores.group_commit import GroupCommitWriter
-from smscd.stores.interfaces import (AlsoRows, MessageRecord, PartRecord, Publication,
-                                     PublishFor, QueueEntry, UserExists, UserRecord)
+from smscd.stores.interfaces import (AlsoRows, MessageRecord, PartRecord, PublishFor,
+                                     QueueEntry)
 from smscd.stores.ops import Read, Rows, Statement
 from smscd.stores.sqlite_queues import ReactorTime, SqliteQueues
 from smscd.stores.states import overall_state
@@ -195,40 +191,6 @@ class SqliteCorrelations:
         return self._writer.submit(partial(_purge_correlations, self._clock.seconds(), limit))
 
 
-class ThreadReactor(Protocol):
-    def getThreadPool(self) -> ThreadPool: ...
-
-
-class SqliteUsers:
-    def __init__(self, writer: GroupCommitWriter, clock: ReactorTime,
-                 reactor: ThreadReactor, hasher: Callable[[str], str] = hash_password) -> None:
-        self._writer = writer
-        self._clock = clock
-        self._reactor = reactor
-        self._hasher = hasher
-
-    def get(self, username: str) -> Deferred[UserRecord | None]:
-        return self._writer.submit(Read(partial(_get_user, username)))
-
-    def create(self, username: str, password: str, max_bindings: int = 10,
-               throughput: float | None = None) -> Deferred[UserRecord]:
-        # scrypt costs tens of ms of CPU: hash in the reactor's thread pool, not the reactor
-        # thread nor the writer thread (which would stall every commit behind it).
-        d: Deferred[str] = deferToThreadPool(self._reactor, self._reactor.getThreadPool(),  # type: ignore[arg-type]
-                                             self._hasher, password)
-
-        def store(password_hash: str) -> Deferred[UserRecord]:
-            record = UserRecord(username, password_hash, max_bindings, throughput,
-                                self._clock.seconds())
-            return self._writer.submit(partial(_insert_user, record))
-
-        def taken(f: Failure) -> Failure:
-            if f.check(sqlite3.IntegrityError):  # type: ignore[no-untyped-call]
-                raise UserExists(f"user {username!r} already exists")
-            return f
-        return d.addCallback(store).addErrback(taken)
-
-
 # --- SQL, run in the writer thread ----------------------------------------------------------
 
 INSERT_MESSAGE = Statement("INSERT INTO messages (id, user, accepted_at, body) VALUES ",
@@ -309,17 +271,3 @@ def _purge_correlations(now: float, limit: int, conn: sqlite3.Connection) -> int
         "DELETE FROM correlations WHERE (connector, vendor_id) IN (SELECT connector, vendor_id "
         "FROM correlations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
         (now, limit)).rowcount
-
-
-def _get_user(username: str, conn: sqlite3.Connection) -> UserRecord | None:
-    row = conn.execute("SELECT username, password_hash, max_bindings, throughput, created_at "
-                       "FROM users WHERE username = ?", (username,)).fetchone()
-    return None if row is None else UserRecord(*row)
-
-
-def _insert_user(record: UserRecord, conn: sqlite3.Connection) -> UserRecord:
-    conn.execute("INSERT INTO users (username, password_hash, max_bindings, throughput, "
-                 "created_at) VALUES (?, ?, ?, ?, ?)",
-                 (record.username, record.password_hash, record.max_bindings,
-                  record.throughput, record.created_at))
-    return record
