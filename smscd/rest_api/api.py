@@ -86,7 +86,7 @@ class RestApi:
         if req.validity_minutes is not None:
             args["validity-period"] = str(req.validity_minutes)
         if req.schedule_at is not None:
-            args["sdt"] = req.schedule_at.astimezone(timezone.utc).strftime(
+            args["sdt"] = M.parse_timestamp(req.schedule_at).astimezone(timezone.utc).strftime(
                 "%y%m%d%H%M%S") + "000+"
         return args, {**args, "dlr": "yes", "dlr-level": "2"}
 
@@ -191,8 +191,8 @@ class RestApi:
         return await self.message(user, message_id)
 
     async def messages(self, user: UserRecord, q: M.ListQuery) -> M.MessageList:
-        since = 0.0 if q.since is None else q.since.timestamp()
-        until = FAR_FUTURE if q.until is None else q.until.timestamp()
+        since = 0.0 if q.since is None else M.parse_timestamp(q.since).timestamp()
+        until = FAR_FUTURE if q.until is None else M.parse_timestamp(q.until).timestamp()
         found = await self.log.search(user.uid, since, until, int(q.cursor or 0), q.limit)
         data = []
         for _, record in found:

@@ -14,12 +14,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 MAX_RECIPIENTS = 1_000            # per message
 MAX_BATCH = 1_000                 # messages per batch
 MAX_BATCH_RECIPIENTS = 10_000     # recipients per batch
 
+# RFC 3339 with an offset, as a string only (pydantic's datetime would also take numbers,
+# which the document does not say)
+def _real_time(value: str) -> str:
+    datetime.fromisoformat(value)          # ValueError (a 422) for 2026-13-45T99:...
+    return value
+
+
+Timestamp = Annotated[str, AfterValidator(_real_time), Field(
+    pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+            r"(Z|[+-][0-9]{2}:[0-9]{2})$", examples=["2026-11-23T16:30:00Z"])]
 Number = Annotated[str, Field(pattern=r"^\+?[0-9]{1,20}$", examples=["33612345678"])]
 STATUSES = ("scheduled", "enroute", "delivered", "expired", "deleted", "undeliverable",
             "accepted", "unknown", "rejected", "skipped")
@@ -40,7 +50,7 @@ class SendRequest(_Strict):
     coding: Annotated[int, Field(ge=0, le=14)] = 0
     priority: Annotated[int, Field(ge=0, le=3)] = 0
     validity_minutes: Annotated[int, Field(ge=1, le=5_270_400)] | None = None
-    schedule_at: AwareDatetime | None = None
+    schedule_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _one_content(self) -> SendRequest:
@@ -128,8 +138,8 @@ class MessageList(BaseModel):
 
 class ListQuery(_Strict):
     status: Status | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
     to: Number | None = None
     cursor: Annotated[str, Field(pattern=r"^[0-9]{1,18}$")] | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
@@ -207,5 +217,6 @@ class Deleted(BaseModel):
     deleted: bool
 
 
-def iso(ts: datetime | None, default: float) -> float:
-    return default if ts is None else ts.timestamp()
+def parse_timestamp(value: str) -> datetime:
+    """A `Timestamp` (already matched by its pattern) as an aware datetime."""
+    return datetime.fromisoformat(value)
