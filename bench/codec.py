@@ -18,7 +18,7 @@ import timeit
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # bench/http.py would shadow http
 
 from smscd.smpp import codec  # noqa: E402
 from smscd.smpp.pdu import DeliverSm, Pdu, SubmitSm  # noqa: E402

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[0] = str(ROOT)  # bench/http.py would shadow http
 
 from twisted.internet import asyncioreactor  # noqa: E402
 

@@ -25,7 +25,7 @@ import timeit
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # bench/http.py would shadow http
 
 from smscd.dlr_pdus import customer_receipt, read_vendor_receipt  # noqa: E402
 from smscd.message import Address, Message, Part  # noqa: E402
