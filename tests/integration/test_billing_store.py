@@ -303,6 +303,21 @@ async def test_open_settles_holds_from_the_message_log(stores: Stores,
     assert store.billing.account("alice").balance == D("9.70")
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_cancelled_message_is_released_at_the_latest_at_open(
+        stores: Stores, store: SqliteStore) -> None:
+    """Breaks if a message the customer cancelled (cancel_sm) stays charged across a
+    restart, even when nothing called the billing hook."""
+    await store.billing.set_balance("alice", "1.00")
+    m = message(parts=2)
+    await submit(store, m)
+    assert await store.messages.cancel(m.id, "alice", Q)
+    store = await stores.reopen(store)
+    assert store.billing.account("alice").balance == D("1.00")
+    record = await store.billing.record(m.id)
+    assert record is not None and record.state is RecordState.RELEASED
+
+
 # --- concurrent spend -----------------------------------------------------------------------
 
 @pytest_twisted.ensureDeferred
