@@ -3,7 +3,7 @@
 
 Body: {"error": {"code", "message", "field"}}. Rules:
 - A body that is not JSON is 400 `invalid_json`; a body that fails validation is 422
-  `invalid_request` naming the first bad field (dotted path, list indices included).
+  `invalid_request` naming the deepest bad field (dotted path, list indices included).
 - The pipeline's `Refused`: billing (field balance or sms_count) is 402
   `insufficient_balance`; throughput is 429 `throttled` with Retry-After; no route (412 on
   /send) is 422 `no_route`; a store failure is 503 `unavailable` with Retry-After (the
@@ -50,9 +50,11 @@ def field_path(loc: tuple[Any, ...]) -> str:
 
 def from_validation(e: ValidationError) -> ApiError:
     errors = e.errors(include_url=False)
-    first = errors[0]
-    if first["type"] == "json_invalid":
-        return ApiError(400, "invalid_json", f"Invalid JSON body: {first['msg']}")
+    if errors[0]["type"] == "json_invalid":
+        return ApiError(400, "invalid_json", f"Invalid JSON body: {errors[0]['msg']}")
+    # the deepest error: for a union (`to`: a number or a list) that is the branch the
+    # value was meant for, e.g. to.1 rather than "to is not a string"
+    first = max(errors, key=lambda err: field_path(err["loc"]).count(".") + 1)
     field = field_path(first["loc"]) or None
     message = first["msg"] if field is None else f"{field}: {first['msg']}"
     return ApiError(422, "invalid_request", message, field)
