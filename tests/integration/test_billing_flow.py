@@ -1,5 +1,5 @@
-"""Billing across the MT path on the real SQLite store: what the MT pipeline does at
-acceptance (reserve, accept with the hold, refuse when the money runs out), what the
+"""Billing across the MT path on the real SQLite store: the MT pipeline at acceptance
+(reserve, accept with the hold, refuse when the money runs out), what the
 connector's answers do to the hold (capture, release on a permanent failure, on exhausted
 retries, on expiry in the queue), a vendor over loopback (the simulator), and the
 `smscd billing` export and balance commands. Store time is a `task.Clock`; the vendor's
@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest_twisted
 from click.testing import CliRunner
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
 from connectors.connector_config import connector_config_from_mapping
@@ -22,16 +24,23 @@ from connectors.mt_pump import MtPump, PartSend
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
 from connectors.smpp_client import ConnectorService
-from smscd.billing import RecordState, Refusal
+from routing.interceptors import InterceptorTable
+from routing.routable import MO, MT
+from routing.routes import DefaultRoute
+from routing.table import RouteTable
+from smscd.billing import RecordState
 from smscd.cli import main
+from smscd.credentials import MtCredential, MtQuotas
 from smscd.deliveries import mt_queue
 from customer_side import prefix_router
 from smscd.dispatch import Dispatcher
 from smscd.message import Message
+from smscd.mt_pipeline import Pipeline, Refused
+from smscd.service.api import RoutingSnapshot
 from smscd.smpp import pdu as P
 from smscd.smpp.message_state import MessageState
 from smscd.smpp.status import CommandStatus as S
-from smscd.stores.billing_interface import Reservation
+from smscd.stores.interfaces import UserRecord
 from smscd.stores.sqlite import SqliteStore
 from test_billing_store import T0, ClockedReactor, Stores, message, store, stores  # noqa: F401
 
@@ -40,19 +49,29 @@ CID = "vendor"
 Q = mt_queue(CID)
 
 
-def pipeline_submit(store: SqliteStore, m: Message, rate: str,
-                    early: int | None = None) -> Deferred[Refusal | str]:
-    """The billing steps of the MT pipeline: reserve, accept with the hold in the same
-    turn, give the money back if the accept fails."""
-    r = store.billing.reserve(m.user, m.id, D(rate), len(m.parts), early, "20", CID, "smpp")
-    if isinstance(r, Refusal):
-        return succeed(r)
+@dataclass
+class Rules:
+    snapshot: RoutingSnapshot
 
-    def failed(f: Failure) -> Failure:
-        assert isinstance(r, Reservation)
-        store.billing.cancel(r)
-        return f
-    return store.messages.accept(m, Q, also=r.rows).addCallbacks(lambda _: m.id, failed)
+
+def pipeline_submit(store: SqliteStore, m: Message, rate: str,
+                    early: int | None = None) -> Deferred[Refused | str]:
+    """Submit through the MT pipeline (one default route to CID at `rate`, the user's
+    early_percent `early`): our id once accepted, or the Refused it answered."""
+    routes = RouteTable(MT, {0: DefaultRoute(CID, D(rate))})
+    rules = Rules(RoutingSnapshot(1, {}, routes, RouteTable(MO, {}), InterceptorTable(MT, {}),
+                                  InterceptorTable(MO, {}), {}, {}))
+    pipeline = Pipeline(rules, lambda connector: True, store.messages, store.billing,
+                        Clock())
+    quota = MtQuotas(early_percent=None if early is None else D(early))
+    user = UserRecord(m.user, m.user, "x", mt_credential=MtCredential(quota=quota))
+    return pipeline.submit(user, m, "smpp").addErrback(_refusal)
+
+
+def _refusal(failure: Failure) -> Refused:
+    failure.trap(Refused)
+    assert isinstance(failure.value, Refused)
+    return failure.value
 
 
 class Session:
@@ -109,15 +128,15 @@ async def settle(store: SqliteStore) -> None:
 @pytest_twisted.ensureDeferred
 async def test_balance_exhausted_mid_batch(stores: Stores, store: SqliteStore) -> None:
     """Breaks if a batch spends more than the balance, a refusal is not ESME_RSYSERR /
-    403 / 402, or the parts the vendor took are not captured for good."""
+    403, or the parts the vendor took are not captured for good."""
     await store.billing.set_balance("alice", "1.00")
     batch = [message() for _ in range(5)]
     outcomes = await gatherResults([pipeline_submit(store, m, "0.30") for m in batch])
     accepted = [o for o in outcomes if isinstance(o, str)]
-    refused = [o for o in outcomes if isinstance(o, Refusal)]
+    refused = [o for o in outcomes if isinstance(o, Refused)]
     assert accepted == [m.id for m in batch[:3]]
-    assert [(r.smpp_status, r.http_status, r.rest_status) for r in refused] == \
-        [(S.ESME_RSYSERR, 403, 402)] * 2
+    assert [(r.smpp_status, r.http_status, r.field) for r in refused] == \
+        [(S.ESME_RSYSERR, 403, "balance")] * 2
     pump, vendor, _ = pump_for(stores, store)
     pump.pump()
     assert sorted(s.job.message.id for s in vendor.sent) == sorted(accepted)
