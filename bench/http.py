@@ -5,12 +5,16 @@ directory, the demo-style user; each accepted message is logged and queued durab
 its answer) and this load generator (plain asyncio, HTTP/1.1 keep-alive, one connection
 per concurrent client, GET /send as Jasmin's documentation shows).
 
-Until the daemon wires the shared MT pipeline (smscd/mt_pipeline.py), the server uses a
-store-only pipeline: route to one connector, `MessageLog.accept`, answer. So the figures
-cover HTTP parsing, validation, login (cached), message building and the durable accept,
-not credentials' routing tables, billing or interceptors.
+Two servers to choose from:
+- default: the HTTP API in-process with a store-only pipeline (route to one connector,
+  `MessageLog.accept`, answer): HTTP parsing, validation, login (cached), message
+  building and the durable accept, nothing else.
+- `--daemon`: the real daemon (`smscd run` with its demo setup: the shared MT pipeline
+  with routing, throughput and billing, the in-process simulator as vendor, receipts);
+  the demo user's password is read from what the daemon prints at its first start.
 
     python3 bench/http.py -n 20000                 # concurrency 1, 10, 50
+    python3 bench/http.py -n 20000 --daemon
     python3 bench/http.py -n 20000 -c 50 --long    # 300-character messages (2 parts)
 """
 from __future__ import annotations
@@ -28,6 +32,7 @@ from decimal import Decimal
 import asyncio
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -125,21 +130,19 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=20000, help="requests per concurrency level")
     ap.add_argument("-c", type=int, action="append", help="concurrency (repeatable)")
     ap.add_argument("--long", action="store_true", help="300-character content (2 parts)")
+    ap.add_argument("--daemon", action="store_true", help="drive the real `smscd run`")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve(args.serve)
         return
     content = "x" * 300 if args.long else "Hello from bench/http.py"
-    path = b"/send?" + urlencode({"username": USER, "password": PASSWORD, "to": "33600000000",
-                                  "content": content}).encode()
     with tempfile.TemporaryDirectory() as tmp:
-        server = subprocess.Popen([sys.executable, __file__, "--serve", tmp],
-                                  stdout=subprocess.PIPE, text=True)
+        server, port, user, password = (start_daemon if args.daemon else start_store_only)(tmp)
+        path = b"/send?" + urlencode({"username": user, "password": password,
+                                      "to": "33600000000", "content": content}).encode()
         try:
-            assert server.stdout is not None
-            port = int(server.stdout.readline())
-            asyncio.run(level(port, path, 200, 1))                 # warm: login cache, JIT-less
+            asyncio.run(level(port, path, 200, 1))                 # warm: login cache
             for c in args.c or [1, 10, 50]:
                 before = cpu_seconds(server.pid)
                 result = asyncio.run(level(port, path, args.n, c))
@@ -149,6 +152,39 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait()
+
+
+Started = tuple[subprocess.Popen[str], int, str, str]
+
+
+def start_store_only(tmp: str) -> Started:
+    server = subprocess.Popen([sys.executable, __file__, "--serve", tmp],
+                              stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    return server, int(server.stdout.readline()), USER, PASSWORD
+
+
+def start_daemon(tmp: str) -> Started:
+    config = Path(tmp) / "smscd.yaml"
+    config.write_text(json.dumps({
+        "data_dir": str(Path(tmp) / "var"), "smpp_server": {"port": 0},
+        "http_api": {"port": 0}, "shell": {"port": 0}, "log": {"level": "warning"},
+        "demo": {"simulator": True}}))
+    server = subprocess.Popen([sys.executable, "-m", "smscd", "run", "--config", str(config)],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert server.stdout is not None
+    password, port = "", 0
+    for line in server.stdout:
+        found = re.search(r"created user 'demo' with password '([^']+)'", line)
+        password = found.group(1) if found else password
+        found = re.search(r"listening for HTTP on [^ ]*:(\d+)", line)
+        if found:
+            port = int(found.group(1))
+            break
+    if not (port and password):
+        server.kill()
+        raise SystemExit("smscd did not start; run it by hand to see why")
+    return server, port, "demo", password
 
 
 if __name__ == "__main__":
