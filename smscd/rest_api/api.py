@@ -23,6 +23,8 @@ from datetime import timezone
 from typing import Any, Callable, Protocol
 
 from twisted.internet.defer import Deferred, DeferredList
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from smscd.billing import BillingRecord
 from smscd.deliveries import mt_queue
@@ -39,6 +41,8 @@ from smscd.stores.billing_interface import Billing
 
 from . import models as M
 from .errors import ApiError, from_refused
+
+log = Logger(namespace="smscd.rest_api")
 
 ORIGIN = "rest"
 FAR_FUTURE = 1e12
@@ -149,15 +153,18 @@ class RestApi:
         done = await DeferredList(ds, consumeErrors=True)
         results = []
         first: ApiError | None = None
-        for message, (ok, value) in zip(messages, done):
-            if ok:
+        for message, (_, value) in zip(messages, done):
+            if not isinstance(value, Failure):
                 results.append(M.Accepted(to=message.destination.addr, id=value,
                                           parts=len(message.parts), status="queued"))
                 self._accepted(message, value)
                 continue
-            error = (from_refused(value.value, self.retry_after) if value.check(Refused)
-                     else ApiError(503, "unavailable", "internal error", None,
-                                   self.retry_after))
+            if isinstance(value.value, Refused):
+                error = from_refused(value.value, self.retry_after)
+            else:
+                log.failure("submitting {id} failed", value, id=message.id)
+                error = ApiError(503, "unavailable", "The message could not be queued; "
+                                 "try again.", None, self.retry_after)
             first = first or error
             results.append(M.Accepted(to=message.destination.addr, status="refused",
                                       error=error.body))
@@ -166,7 +173,8 @@ class RestApi:
     def _accepted(self, message: Message, message_id: str) -> None:
         hooks = self.webhooks
         if hooks is not None and hooks.wants(message.user, "message.accepted"):
-            hooks.message_accepted(dataclasses.replace(message, id=message_id))
+            hooks.message_accepted(message).addErrback(
+                lambda f: log.failure("webhook for {id} not queued", f, id=message_id))
 
     # --- reading and cancelling --------------------------------------------------------
     async def message(self, user: UserRecord, message_id: str) -> M.MessageView:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+import builtins
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -105,7 +106,7 @@ class Webhooks:
         self._by_user.setdefault(endpoint.uid, []).append(endpoint)
         return endpoint
 
-    def list(self, uid: str) -> list[Endpoint]:
+    def list(self, uid: str) -> builtins.list[Endpoint]:
         return list(self._by_user.get(uid, ()))
 
     def remove(self, uid: str, endpoint_id: str) -> Deferred[bool]:
@@ -149,7 +150,8 @@ class Webhooks:
         return gatherResults(ds, consumeErrors=True).addCallback(lambda _: None)
 
     # --- dead letters ------------------------------------------------------------------
-    def dead_letters(self, uid: str, limit: int = 100) -> Deferred[list[DeadLetter]]:
+    def dead_letters(self, uid: str, limit: int = 100
+                     ) -> Deferred[builtins.list[DeadLetter]]:
         mine = {e.id for e in self._by_user.get(uid, ())}
         d = self.queues.dead_letters(QUEUE, 10_000)
         return d.addCallback(lambda dead: [x for x in dead
@@ -157,7 +159,7 @@ class Webhooks:
 
     def replay(self, uid: str, dead_id: int) -> Deferred[bool]:
         """Put `uid`'s dead letter back in the queue with a fresh period; False if unknown."""
-        def found(dead: list[DeadLetter]) -> Deferred[bool]:
+        def found(dead: builtins.list[DeadLetter]) -> Deferred[bool]:
             if not any(x.id == dead_id for x in dead):
                 return succeed(False)
             return self.queues.requeue_dead(dead_id)

@@ -78,7 +78,9 @@ def load_delivery(data: bytes) -> Delivery:
     if not isinstance(d, dict) or d.get("v") != FORMAT_VERSION:
         raise UnsupportedFormat("webhook delivery format version "
                                 f"{d.get('v') if isinstance(d, dict) else None!r}")
-    fields = [d.get(k) for k in ("endpoint", "event", "subject", "body")]
-    if not all(isinstance(f, str) for f in fields):
+    endpoint, event, subject, body = (d.get(k) for k in ("endpoint", "event", "subject",
+                                                         "body"))
+    if not (isinstance(endpoint, str) and isinstance(event, str) and isinstance(subject, str)
+            and isinstance(body, str)):
         raise UnsupportedFormat("malformed webhook delivery")
-    return Delivery(fields[0], fields[1], fields[2], fields[3].encode("utf-8"))
+    return Delivery(endpoint, event, subject, body.encode("utf-8"))

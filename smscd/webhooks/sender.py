@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 from io import BytesIO
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, cast
 
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
 from twisted.internet.protocol import Protocol as ByteProtocol
@@ -32,7 +32,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, ResponseDone
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IResponse
+from twisted.web.iweb import IBodyProducer, IResponse
 
 from connectors.conditions import Conditions
 from smscd.customer_delivery import RetryPolicy
@@ -191,7 +191,8 @@ class WebhookSender:
             signing.HEADER: [signing.header_value(endpoint.secret, timestamp, delivery.body)],
             "Smscd-Event": [delivery.event], "Smscd-Delivery": [key]})
         d: Deferred[Any] = self.agent.request(b"POST", endpoint.url.encode("ascii"), headers,
-                                              FileBodyProducer(BytesIO(delivery.body)))
+                                              cast(IBodyProducer,
+                                                   FileBodyProducer(BytesIO(delivery.body))))
         d.addCallback(self._read)
         d.addTimeout(self.timeout, self.reactor)
         return d
