@@ -16,6 +16,10 @@ Two servers to choose from:
     python3 bench/http.py -n 20000                 # concurrency 1, 10, 50
     python3 bench/http.py -n 20000 --daemon
     python3 bench/http.py -n 20000 -c 50 --long    # 300-character messages (2 parts)
+    python3 bench/http.py -n 20000 --rest          # POST /v1/messages (Bearer API key)
+    python3 bench/http.py -n 200 --batch 100x10    # /v1/messages/batch: 100 messages x 10
+                                                   # recipients per request (recipients/s)
+--rest and --batch use the store-only server (the daemon mounts /v1 once it is wired).
 """
 from __future__ import annotations
 
@@ -77,11 +81,19 @@ def serve(data_dir: str) -> None:
             return Account(uid)
 
     async def start() -> None:
+        from smscd.rest_api import rest_api_resource
+
         await store.users.create(USER, PASSWORD)
-        site = http_api_site(StoreOnlyPipeline(), store.users, Unlimited(), reactor,
+        pipeline = StoreOnlyPipeline()
+        site = http_api_site(pipeline, store.users, Unlimited(), reactor,
                              default_config().http_api)
+        site.resource.putChild(b"v1", rest_api_resource(
+            pipeline, store.messages, store.users, store.billing, store.api_keys,
+            store.idempotency, reactor))
+        site.requestFactory.max_body = 4 << 20      # a full /v1 batch
+        key = await store.api_keys.create(USER, "bench")
         port = reactor.listenTCP(0, site, backlog=200, interface="127.0.0.1")
-        print(port.getHost().port, flush=True)
+        print(port.getHost().port, key.key, flush=True)
 
     reactor.callWhenRunning(lambda: Deferred.fromCoroutine(start()))
     reactor.run()
@@ -105,17 +117,41 @@ async def client(port: int, path: bytes, n: int, latencies: list[float]) -> int:
     return ok
 
 
-async def level(port: int, path: bytes, total: int, concurrency: int) -> dict[str, Any]:
+async def rest_client(port: int, body: bytes, n: int, latencies: list[float],
+                      key: str, path: bytes = b"/v1/messages") -> int:
+    """POST `body` (JSON) to `path` n times; counts recipients queued."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = (b"POST " + path + b" HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " +
+               key.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+               str(len(body)).encode() + b"\r\n\r\n" + body)
+    ok = 0
+    for _ in range(n):
+        start = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        answer = await reader.readexactly(length)
+        latencies.append(time.perf_counter() - start)
+        ok += answer.count(b'"status":"queued"')
+    writer.close()
+    return ok
+
+
+async def level(port: int, path: bytes, total: int, concurrency: int,
+                rest: tuple[bytes, str, bytes] | None = None) -> dict[str, Any]:
+    """`rest`: (JSON body, API key, path) to POST instead of GET `path`."""
     latencies: list[float] = []
     per = max(1, total // concurrency)
     start = time.perf_counter()
-    oks = await asyncio.gather(*(client(port, path, per, latencies)
+    oks = await asyncio.gather(*(client(port, path, per, latencies) if rest is None else
+                                 rest_client(port, rest[0], per, latencies, rest[1], rest[2])
                                  for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
     latencies.sort()
     done = len(latencies)
     return {"concurrency": concurrency, "requests": done, "ok": sum(oks),
-            "req_per_s": round(done / elapsed), "p50_ms": round(latencies[done // 2] * 1e3, 2),
+            "req_per_s": round(done / elapsed), "ok_per_s": round(sum(oks) / elapsed),
+            "p50_ms": round(latencies[done // 2] * 1e3, 2),
             "p99_ms": round(latencies[int(done * 0.99) - 1] * 1e3, 2)}
 
 
@@ -131,6 +167,8 @@ def main() -> None:
     ap.add_argument("-c", type=int, action="append", help="concurrency (repeatable)")
     ap.add_argument("--long", action="store_true", help="300-character content (2 parts)")
     ap.add_argument("--daemon", action="store_true", help="drive the real `smscd run`")
+    ap.add_argument("--rest", action="store_true", help="POST /v1/messages instead of /send")
+    ap.add_argument("--batch", help="MxR: POST /v1/messages/batch, M messages x R recipients")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -138,14 +176,26 @@ def main() -> None:
         return
     content = "x" * 300 if args.long else "Hello from bench/http.py"
     with tempfile.TemporaryDirectory() as tmp:
-        server, port, user, password = (start_daemon if args.daemon else start_store_only)(tmp)
+        server, port, user, password, key = (start_daemon if args.daemon
+                                             else start_store_only)(tmp)
         path = b"/send?" + urlencode({"username": user, "password": password,
                                       "to": "33600000000", "content": content}).encode()
+        rest = None
+        if args.rest or args.batch:
+            if args.daemon:
+                raise SystemExit("--rest/--batch: store-only server only, for now")
+            one = {"to": "33600000000", "text": content}
+            if args.batch:
+                m, r = (int(x) for x in args.batch.split("x"))
+                batch = {"messages": [{**one, "to": [f"336{i:08d}" for i in range(r)]}] * m}
+                rest = (json.dumps(batch).encode(), key, b"/v1/messages/batch")
+            else:
+                rest = (json.dumps(one).encode(), key, b"/v1/messages")
         try:
-            asyncio.run(level(port, path, 200, 1))                 # warm: login cache
+            asyncio.run(level(port, path, 200, 1, rest))           # warm: login cache
             for c in args.c or [1, 10, 50]:
                 before = cpu_seconds(server.pid)
-                result = asyncio.run(level(port, path, args.n, c))
+                result = asyncio.run(level(port, path, args.n, c, rest))
                 used = cpu_seconds(server.pid) - before
                 result["server_cpu_us_per_req"] = round(used / result["requests"] * 1e6)
                 print(json.dumps(result), flush=True)
@@ -154,14 +204,15 @@ def main() -> None:
             server.wait()
 
 
-Started = tuple[subprocess.Popen[str], int, str, str]
+Started = tuple[subprocess.Popen[str], int, str, str, str]    # ..., user, password, API key
 
 
 def start_store_only(tmp: str) -> Started:
     server = subprocess.Popen([sys.executable, __file__, "--serve", tmp],
                               stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
-    return server, int(server.stdout.readline()), USER, PASSWORD
+    port, key = server.stdout.readline().split()
+    return server, int(port), USER, PASSWORD, key
 
 
 def start_daemon(tmp: str) -> Started:
@@ -184,7 +235,7 @@ def start_daemon(tmp: str) -> Started:
     if not (port and password):
         server.kill()
         raise SystemExit("smscd did not start; run it by hand to see why")
-    return server, port, "demo", password
+    return server, port, "demo", password, ""
 
 
 if __name__ == "__main__":
