@@ -392,3 +392,5 @@ def _fail(problems: list[str]) -> NoReturn:
 
 from .cli_shell import shell  # noqa: E402  (its own module: the shell client)
 main.add_command(shell)
+from .cli_admin import admin_token  # noqa: E402  (its own module: admin API tokens)
+main.add_command(admin_token)

@@ -89,6 +89,13 @@ class ShellConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminApiConfig:
+    host: str
+    port: int
+    tokens_file: Path
+
+
+@dataclass(frozen=True, slots=True)
 class HttpApiConfig:
     host: str
     port: int
@@ -129,6 +136,7 @@ class Config:
     demo: DemoConfig
     provisioning: ProvisioningConfig
     shell: ShellConfig
+    admin_api: AdminApiConfig
     http_api: HttpApiConfig
     http_callbacks: HttpCallbacksConfig
     billing: BillingConfig
@@ -138,6 +146,11 @@ class Config:
     def store_path(self) -> Path:
         """The SQLite file: store.path under data_dir (an absolute store.path stands alone)."""
         return self.data_dir / self.store.path
+
+    @property
+    def admin_tokens_path(self) -> Path:
+        """The admin API's token file: admin_api.tokens_file under data_dir."""
+        return self.data_dir / self.admin_api.tokens_file
 
 
 # --- the schema, as data ------------------------------------------------------------------
@@ -248,6 +261,13 @@ SECTIONS = (
         Key("port", int, 8990, "TCP port to listen on (0: any free port)", lo=0, hi=65535),
         Key("authentication", bool, True, "ask for an operator login (smscd shell on the "
             "same machine logs in with the daemon's local token)"),
+    )),
+    Section("admin_api", AdminApiConfig, "the admin REST API /admin/v1 (token-authenticated; "
+            "smscd admin-token creates tokens)", (
+        Key("host", str, "127.0.0.1", "address to listen on (loopback only by default)"),
+        Key("port", int, 8991, "TCP port to listen on (0: any free port)", lo=0, hi=65535),
+        Key("tokens_file", Path, Path("admin_tokens.json"), "admin tokens (hashed), relative "
+            "to data_dir"),
     )),
     Section("http_api", HttpApiConfig, "the Jasmin-compatible HTTP API (/send, /rate, ...)", (
         Key("host", str, "127.0.0.1", "address to listen on (loopback only by default)"),
