@@ -16,6 +16,7 @@ import json
 import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -146,9 +147,16 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, task: int | None = None) -> float:
+    where = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
+    fields = Path(where).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main_thread_seconds(pid: int) -> float:
+    """CPU of the process's main thread (smscd's reactor); the rest is its other threads
+    (the store's writer, the thread pool)."""
+    return cpu_seconds(pid, pid)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -172,15 +180,14 @@ async def drive(args: argparse.Namespace, port: int) -> Stats:
             load.fill(proto)
     else:
         tick = 0.005
-        credit = 0.0
 
         def offer() -> None:
-            nonlocal credit
-            credit += args.rate * tick
-            for proto in binds:
-                whole = int(credit / len(binds))
-                load.fill(proto, whole)
-            credit -= int(credit)
+            # Offer what the rate owes since the start, so late ticks (a busy machine)
+            # do not lower the offered rate.
+            due = int(args.rate * (time.perf_counter() - stats.started)) + 1  # type: ignore[attr-defined]
+            for i, proto in enumerate(binds):
+                owed = min(due, stats.n) - stats.sent
+                load.fill(proto, -(-owed // (len(binds) - i)))
             if stats.sent < stats.n:
                 reactor.callLater(tick, offer)
         offer()
@@ -208,6 +215,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=None, help="offered msg/s (default: max)")
     ap.add_argument("--vendor-window", type=int, default=100)
     ap.add_argument("--profile", metavar="FILE", help="run smscd under cProfile into FILE")
+    ap.add_argument("--py-spy", metavar="FILE",
+                    help="sample smscd (all threads, native time too) with py-spy into FILE "
+                         "(collapsed stacks); costs smscd far less than cProfile")
     ap.add_argument("--role", choices=["bench", "simulator"], default="bench")
     args = ap.parse_args()
     if args.role == "simulator":
@@ -253,7 +263,12 @@ def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
             break
     if not port:
         raise SystemExit("smscd did not start; run it by hand to see why")
+    spy = subprocess.Popen(["py-spy", "record", "--pid", str(daemon.pid), "--format", "raw",
+                            "--threads", "--rate", "250", "--output", args.py_spy],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) \
+        if args.py_spy else None
     cpu0 = {"smscd": cpu_seconds(daemon.pid), "simulator": cpu_seconds(sim.pid)}
+    reactor0 = main_thread_seconds(daemon.pid)
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     result: list[Stats] = []
 
@@ -267,9 +282,13 @@ def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
     elapsed = stats.last_answer - stats.started  # type: ignore[attr-defined]
     cpu = {"smscd": cpu_seconds(daemon.pid) - cpu0["smscd"],
            "simulator": cpu_seconds(sim.pid) - cpu0["simulator"]}
+    reactor_cpu = main_thread_seconds(daemon.pid) - reactor0
     me = resource.getrusage(resource.RUSAGE_SELF)
     cpu["load generator"] = me.ru_utime + me.ru_stime - self0.ru_utime - self0.ru_stime
     rss = peak_rss_mb(daemon.pid)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait()
     time.sleep(1.0 if not args.receipts else 0.2)     # let the last submits reach the vendor
     sim.stdin.close()
     received = json.loads(sim.stdout.readline())["received"]
@@ -297,6 +316,10 @@ def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
              if received > stats.accepted else ""))
     print("  CPU seconds          " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
           + f" (wall {elapsed:.1f} s)")
+    per_message = 1e6 / max(stats.accepted, 1)
+    print(f"  smscd CPU per msg    {cpu['smscd'] * per_message:.0f} us (reactor thread "
+          f"{reactor_cpu * per_message:.0f} us, other threads "
+          f"{(cpu['smscd'] - reactor_cpu) * per_message:.0f} us)")
     print(f"  smscd peak RSS       {rss:.0f} MB")
 
 
