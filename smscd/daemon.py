@@ -86,6 +86,15 @@ class Daemon:
     shell_port: int = 0
 
     async def start(self) -> None:
+        """Start everything; on a failure, what was started is stopped again (the store's
+        lock released) before the StartupError goes up."""
+        try:
+            await self._start()
+        except BaseException:
+            await self._stop()
+            raise
+
+    async def _start(self) -> None:
         cfg, reactor = self.config, self.reactor
         try:
             self.store = SqliteStore.open(

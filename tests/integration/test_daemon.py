@@ -10,16 +10,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_twisted
 import yaml
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
-from twisted.internet.protocol import ProcessProtocol
+from twisted.internet.protocol import Factory, ProcessProtocol
 
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
 from smscd.config import load_config
-from smscd.daemon import Daemon
+from smscd.daemon import Daemon, StartupError
 from smscd.send_client import SendRequest, send
 from smscd.smpp import pdu as P
 from smscd.smpp.status import CommandStatus as S
@@ -85,6 +86,49 @@ async def test_wrong_password_is_refused(tmp_path: Path) -> None:
             raise AssertionError("bind with a wrong password succeeded")
     finally:
         await daemon.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_fresh_start_prints_both_passwords_and_listens_for_http_and_shell(
+        tmp_path: Path) -> None:
+    """Breaks if a fresh start does not create the shell operator beside the demo user
+    (each password shown once), or the HTTP and shell listeners are not up."""
+    lines: list[str] = []
+    daemon = await _start(tmp_path, lines)
+    try:
+        assert any(DEMO_PASSWORD.search(line) for line in lines)
+        assert any(re.search(r"created shell operator 'admin' with password '\S+'", line)
+                   for line in lines), lines
+        assert daemon.http_port and daemon.shell_port
+        assert [line for line in lines if "listening for" in line] == [
+            f"smscd listening for SMPP on 127.0.0.1:{daemon.port} (data in {tmp_path}, "
+            "connectors: demo-simulator)",
+            f"smscd listening for HTTP on 127.0.0.1:{daemon.http_port}",
+            f"smscd listening for the admin shell on 127.0.0.1:{daemon.shell_port} "
+            "(`smscd shell`)"]
+    finally:
+        await daemon.stop()
+    again: list[str] = []
+    daemon = await _start(tmp_path, again)
+    await daemon.stop()
+    assert not any(line.startswith(("created user", "created shell operator"))
+                   for line in again), again
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_listener_that_cannot_start_stops_everything_and_says_why(
+        tmp_path: Path) -> None:
+    """Breaks if a busy HTTP port crashes the start without a clear line, or leaves the
+    store locked (the next start on the same data directory must work)."""
+    busy = reactor.listenTCP(0, Factory(), interface="127.0.0.1")
+    port = busy.getHost().port
+    try:
+        with pytest.raises(StartupError, match=f"cannot listen for HTTP on 127.0.0.1:{port}"):
+            await _start(tmp_path, [], http_api={"port": port})
+    finally:
+        await busy.stopListening()
+    daemon = await _start(tmp_path, [])
+    await daemon.stop()
 
 
 # --- kill -9 with accepted messages, in a child process ----------------------------------------
