@@ -139,18 +139,25 @@ class Dispatcher:
         change (the last part of a long MO deletes the kept parts in the same commit); an
         unclaimed one goes to mo:unrouted, where the `start()` watcher takes it."""
         decision = self.mo_router.decide(mo)
-        if decision.targets and decision.pending is None and decision.targets[0].kind != HTTP:
-            return self._target_publication(decision.targets[0], decision.mo, f"mo:{mo.id}")
+        if decision.targets and decision.pending is None:
+            p = self._target_publication(decision.targets[0], decision.mo, f"mo:{mo.id}")
+            if p is not None:
+                return p
         item = DeliverItem(MO, mo.id, mo_pdu(mo), mo.connector)
         return Publication(UNROUTED_MO, f"mo:{mo.id}", dump_item(item), item)
 
     def _target_publication(self, target: Target, mo: InboundMessage, key: str
-                            ) -> Publication:
+                            ) -> Publication | None:
+        """The durable publication for an smpps or store target; None for an HTTP target
+        or an smpps target whose user is gone (both handled from mo:unrouted)."""
+        if target.kind == HTTP:
+            return None
         item = DeliverItem(MO, mo.id, mo_pdu(mo), mo.connector)
         if target.kind == STORE:
             return Publication(stored_mo_queue(target.id), key, dump_item(item), item)
         uid = self.mo_router.uid_of(target.id)
-        assert uid is not None          # a static smpps target names a user that exists
+        if uid is None:
+            return None
         return self._publication(uid, key, item, self.mo_expiry)
 
     def _unclaimed_stored(self, _: int) -> Deferred[None]:
@@ -198,14 +205,14 @@ class Dispatcher:
         """Try the decision's targets in order; a dead letter when none takes the MO."""
         mo = decision.mo
         for i, target in enumerate(decision.targets):
-            if target.kind == SMPPS and self.mo_router.uid_of(target.id) is None:
-                failures.append(f"{target.describe()}: no such user")
-                continue
-            if target.kind != HTTP:
-                p = self._target_publication(target, mo, entry.key)
+            p = self._target_publication(target, mo, entry.key)
+            if p is not None:
                 d = self.queues.publish(p.queue, p.key, p.payload, p.obj,
                                         expires_at=p.expires_at)
                 return d.addCallback(lambda _: self.queues.ack(entry))
+            if target.kind == SMPPS:
+                failures.append(f"{target.describe()}: no such user")
+                continue
             cfg = self.mo_router.http_connector(target.id)
             if cfg is None or self.http_mo is None:
                 failures.append(f"{target.describe()}: not available")
