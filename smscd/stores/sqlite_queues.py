@@ -264,6 +264,10 @@ class SqliteQueues:
         d = self._writer.submit(partial(_unbury, dead_id, new_id, now))
         return d.addCallback(self._requeued, now)
 
+    def purge_dead(self, queue: str) -> Deferred[int]:
+        """Drop every dead letter of `queue` for good; fires with how many (operators)."""
+        return self._writer.submit(partial(_purge_dead, queue))
+
     def _requeued(self, entry: QueueEntry | None, now: float) -> bool:
         if entry is None:
             return False
@@ -394,6 +398,10 @@ def _list_dead(queue: str, limit: int, after_id: int,
         "FROM dead_letters WHERE queue = ? AND id > ? ORDER BY id LIMIT ?",
         (queue, after_id, limit)).fetchall()
     return [DeadLetter(*row) for row in rows]
+
+
+def _purge_dead(queue: str, conn: sqlite3.Connection) -> int:
+    return conn.execute("DELETE FROM dead_letters WHERE queue = ?", (queue,)).rowcount
 
 
 def _unbury(dead_id: int, new_id: int, now: float,
