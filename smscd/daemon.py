@@ -9,7 +9,8 @@ store, v1 or v2), the demo setup when asked (an in-process simulator as connecto
 an MO DefaultRoute to the demo user, each created only if absent; the simulator's address
 is updated at every start), the dispatcher (MO router, HTTP callbacks) and customer
 deliveries, the connectors as provisioned (LiveConnectors follows every later change), the
-MT pipeline, then the listeners: SMPP, HTTP API, admin shell. Nothing is accepted before
+MT pipeline, REST webhooks, then the listeners: SMPP, HTTP API (Jasmin's API with the REST
+API mounted at /v1), admin shell, admin REST API. Nothing is accepted before
 everything behind it runs. On a fresh start the generated passwords of the demo user and
 of the shell operator are printed once.
 Stop order is the reverse: stop listening, unbind customers (their answers in flight
@@ -36,21 +37,25 @@ from smscd.bind_registry import BindRegistry
 from smscd.config import Config
 from smscd.customer_delivery import CustomerDeliveries
 from smscd.dispatch import Dispatcher
+from smscd.admin_api import AdminTokens, admin_api_site
 from smscd.http_api import http_api_site
 from smscd.http_callbacks import HttpCallbacks
 from smscd.mo_router import MoRouter
 from smscd.mt_pipeline import Pipeline
 from smscd.python_interceptors import PythonInterceptors
+from smscd.rest_api import rest_api_resource
 from smscd.service.api import NotFound, ServiceError
 from smscd.service.live_connectors import LiveConnectors
 from smscd.service.profile_io import seed_from_file
 from smscd.service.service import ProvisioningService, open_service, thread_hasher
+from smscd.shell.audit import AUDIT_FILE, AuditLog
 from smscd.shell.listener import start_shell
 from smscd.shell.operators import DEFAULT_OPERATOR, ensure_operator
 from smscd.smpp.session import SessionConfig
 from smscd.smpp_server import ServerSettings, smpp_server_factory
 from smscd.stores.interfaces import DEFAULT_GROUP
 from smscd.stores.sqlite import SqliteStore
+from smscd.webhooks import Webhooks
 
 log = Logger(namespace="smscd.daemon")
 
@@ -77,13 +82,16 @@ class Daemon:
     deliveries: CustomerDeliveries | None = None
     dispatcher: Dispatcher | None = None
     callbacks: HttpCallbacks | None = None
+    webhooks: Webhooks | None = None
     pool: ThreadPool | None = None
     listening: Any = None
     http_listening: Any = None
     shell_listening: Any = None
+    admin_listening: Any = None
     port: int = 0
     http_port: int = 0
     shell_port: int = 0
+    admin_port: int = 0
 
     async def start(self) -> None:
         """Start everything; on a failure, what was started is stopped again (the store's
@@ -130,12 +138,15 @@ class Daemon:
         dispatcher.start()
         self.deliveries = CustomerDeliveries(store.queues, self.registry)
         self.callbacks.start()
+        self.webhooks = Webhooks(reactor, store.queues, store.webhook_endpoints)
+        await self.webhooks.start()
         await live.follow(service)
         self.pipeline = pipeline = Pipeline(service, self._is_up, store.messages,
                                             store.billing, reactor, python)
         await self._listen_smpp(pipeline)
         await self._listen_http(pipeline)
         await self._listen_shell(service)
+        await self._listen_admin(service)
 
     # --- wiring helpers ------------------------------------------------------------------
     def _connector(self, config: ConnectorConfig) -> ConnectorService:
@@ -222,6 +233,9 @@ class Daemon:
         assert store is not None
         site = http_api_site(pipeline, store.users, store.billing, self.reactor, cfg.http_api,
                              max_parts=cfg.text.max_parts)
+        site.resource.putChild(b"v1", rest_api_resource(
+            pipeline, store.messages, store.users, store.billing, store.api_keys,
+            store.idempotency, self.reactor, inbound=store.inbound, webhooks=self.webhooks))
         self.http_listening = await self._listen("HTTP", cfg.http_api.host, cfg.http_api.port,
                                                  site)
         self.http_port = self.http_listening.getHost().port
@@ -245,6 +259,18 @@ class Daemon:
         self.say(f"smscd listening for the admin shell on {cfg.shell.host}:{self.shell_port}"
                  " (`smscd shell`)")
 
+    async def _listen_admin(self, service: ProvisioningService) -> None:
+        cfg, store = self.config, self.store
+        assert store is not None
+        site = admin_api_site(service, store.queues, store.billing,
+                              AdminTokens(cfg.admin_tokens_path), api_keys=store.api_keys,
+                              audit=AuditLog(cfg.data_dir / AUDIT_FILE))
+        self.admin_listening = await self._listen("the admin API", cfg.admin_api.host,
+                                                  cfg.admin_api.port, site)
+        self.admin_port = self.admin_listening.getHost().port
+        self.say(f"smscd listening for the admin API on {cfg.admin_api.host}:"
+                 f"{self.admin_port} (tokens: `smscd admin-token create`)")
+
     async def _listen(self, what: str, host: str, port: int, factory: Any) -> Any:
         endpoint_class = TCP6ServerEndpoint if ":" in host else TCP4ServerEndpoint
         try:
@@ -257,7 +283,8 @@ class Daemon:
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
-        for port in (self.shell_listening, self.http_listening, self.listening):
+        for port in (self.admin_listening, self.shell_listening, self.http_listening,
+                     self.listening):
             if port is not None:
                 await port.stopListening()
         customers = self.registry.all_binds()
@@ -269,6 +296,8 @@ class Daemon:
             await self.live.stop_all()
         if self.callbacks is not None:
             await self.callbacks.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         if self.deliveries is not None:
             self.deliveries.stop()
         if self.dispatcher is not None:

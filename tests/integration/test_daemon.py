@@ -16,6 +16,7 @@ import yaml
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, ProcessProtocol
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
@@ -31,7 +32,7 @@ DEMO_PASSWORD = re.compile(r"created user 'demo' with password '([^']+)'")
 
 def _config(data_dir: Path, **extra: Any) -> Any:
     raw: dict[str, Any] = {"data_dir": str(data_dir), "smpp_server": {"port": 0},
-                           "http_api": {"port": 0}, "shell": {"port": 0},
+                           "http_api": {"port": 0}, "shell": {"port": 0}, "admin_api": {"port": 0},
                            "demo": {"simulator": True}}
     raw.update(extra)
     return load_config(raw)
@@ -105,7 +106,9 @@ async def test_fresh_start_prints_both_passwords_and_listens_for_http_and_shell(
             "connectors: demo-simulator)",
             f"smscd listening for HTTP on 127.0.0.1:{daemon.http_port}",
             f"smscd listening for the admin shell on 127.0.0.1:{daemon.shell_port} "
-            "(`smscd shell`)"]
+            "(`smscd shell`)",
+            f"smscd listening for the admin API on 127.0.0.1:{daemon.admin_port} "
+            "(tokens: `smscd admin-token create`)"]
     finally:
         await daemon.stop()
     again: list[str] = []
@@ -113,6 +116,25 @@ async def test_fresh_start_prints_both_passwords_and_listens_for_http_and_shell(
     await daemon.stop()
     assert not any(line.startswith(("created user", "created shell operator"))
                    for line in again), again
+
+
+@pytest_twisted.ensureDeferred
+async def test_rest_and_admin_apis_are_served(tmp_path: Path) -> None:
+    """Breaks if the REST API is not mounted at /v1 of the HTTP listener or the admin
+    API does not listen (and ask for its token)."""
+    daemon = await _start(tmp_path, [])
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    agent = Agent(reactor, pool=pool)
+    try:
+        for url, code in ((f"http://127.0.0.1:{daemon.http_port}/v1/openapi.json", 200),
+                          (f"http://127.0.0.1:{daemon.http_port}/v1/balance", 401),
+                          (f"http://127.0.0.1:{daemon.admin_port}/admin/v1/users", 401)):
+            response = await agent.request(b"GET", url.encode())
+            await readBody(response)
+            assert response.code == code, url
+    finally:
+        await pool.closeCachedConnections()
+        await daemon.stop()
 
 
 @pytest_twisted.ensureDeferred
@@ -183,7 +205,7 @@ async def test_kill_9_loses_no_accepted_message(tmp_path: Path) -> None:
     config_file = tmp_path / "smscd.yaml"
     config_file.write_text(yaml.safe_dump({
         "data_dir": str(tmp_path / "var"), "smpp_server": {"port": 0},
-        "http_api": {"port": 0}, "shell": {"port": 0},
+        "http_api": {"port": 0}, "shell": {"port": 0}, "admin_api": {"port": 0},
         "provisioning": {"file": str(profile)}}))
     child = _spawn(config_file)
     port = await child.port.addTimeout(60, reactor)

@@ -81,6 +81,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         sims[cid] = sim
     daemon = Daemon(load_config({"data_dir": str(tmp_path), "smpp_server": {"port": 0},
                                  "http_api": {"port": 0}, "shell": {"port": 0},
+                                 "admin_api": {"port": 0},
                                  "demo": {"simulator": False}}), reactor, lambda line: None)
     await daemon.start()
     w = World(daemon, sims, ports)

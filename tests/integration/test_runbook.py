@@ -74,6 +74,7 @@ def customer(port: int) -> tuple[list[str], dict[str, bytes]]:
 async def start(data_dir: Path) -> Daemon:
     daemon = Daemon(load_config({"data_dir": str(data_dir), "smpp_server": {"port": 0},
                                  "http_api": {"port": 0}, "shell": {"port": 0},
+                                 "admin_api": {"port": 0},
                                  "demo": {"simulator": False}}), reactor, lambda line: None)
     await daemon.start()
     return daemon

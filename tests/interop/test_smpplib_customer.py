@@ -26,6 +26,7 @@ async def _daemon(tmp_path: Path) -> tuple[Daemon, str]:
     lines: list[str] = []
     daemon = Daemon(load_config({"data_dir": str(tmp_path), "smpp_server": {"port": 0},
                                  "http_api": {"port": 0}, "shell": {"port": 0},
+                                 "admin_api": {"port": 0},
                                  "demo": {"simulator": True}}), reactor, lines.append)
     await daemon.start()
     [password] = [m.group(1) for m in map(PASSWORD_LINE.search, lines) if m]
