@@ -9,9 +9,9 @@ The daemon listens with `admin_api_site(...)` on admin_api.host:admin_api.port.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from twisted.web.resource import Resource
+from twisted.web.resource import IResource, Resource
 from twisted.web.server import Site
 
 from smscd.http_api.resources import LimitedRequest
@@ -37,9 +37,9 @@ def admin_api_site(service: ProvisioningApi, queues: Queues | None, billing: Bil
     letters or balances; `audit`: the shell's audit log, to record every write."""
     v1 = AdminV1(Operations(service, queues, billing, api_keys), tokens, max_body, audit)
     admin = Resource()
-    admin.putChild(b"v1", v1)
+    admin.putChild(b"v1", cast(IResource, v1))
     root = Resource()
-    root.putChild(b"admin", admin)
+    root.putChild(b"admin", cast(IResource, admin))
     site = Site(root, requestFactory=type("AdminRequest", (LimitedRequest,),
                                           {"max_body": max_body}))
     site.displayTracebacks = False

@@ -156,8 +156,9 @@ class Operations:
             raise InvalidValue("sms_count: expected an integer or null", "sms_count")
         if "currency" in body and not isinstance(body["currency"], (str, type(None))):
             raise InvalidValue("currency: expected a currency code or null", "currency")
-        setters = {"balance": billing.set_balance, "sms_count": billing.set_sms_count,
-                   "currency": billing.set_currency}
+        setters: dict[str, Callable[..., Any]] = {
+            "balance": billing.set_balance, "sms_count": billing.set_sms_count,
+            "currency": billing.set_currency}
         for key in BALANCE_KEYS:
             if key in body:
                 await _call(setters[key], uid, body[key])

@@ -103,8 +103,8 @@ class AdminV1(Resource):
         chosen = next(((r, v) for r, v in found if r.method == method), None)
         if chosen is None:
             allow = ", ".join(sorted({r.method for r, _ in found}))
-            status, body, _ = _error(ApiError(405, "method_not_allowed", f"Use {allow}."))
-            return status, body, {b"allow": allow.encode()}
+            status, answer, _ = _error(ApiError(405, "method_not_allowed", f"Use {allow}."))
+            return status, answer, {b"allow": allow.encode()}
         route, values = chosen
         token = self._authorize(request, route)
         body = self._body(request) if route.body is not None else None

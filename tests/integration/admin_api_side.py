@@ -74,9 +74,10 @@ class AdminSide:
         return f"http://127.0.0.1:{self.port.getHost().port}"
 
     async def call(self, method: str, path: str, body: Any = None, auth: str | None = "",
-                   raw: bytes | None = None, content_type: str = "application/json"
-                   ) -> tuple[int, Any, Headers]:
-        """`auth` "" means the read-write token, None no Authorization header."""
+                   raw: bytes | None = None, content_type: str = "application/json",
+                   base: str | None = None) -> tuple[int, Any, Headers]:
+        """`auth` "" means the read-write token, None no Authorization header; `base`: another
+        listener than this side's."""
         h = Headers()
         auth = self.write if auth == "" else auth
         if auth is not None:
@@ -88,7 +89,7 @@ class AdminSide:
             h.setRawHeaders("Content-Type", [content_type])
             producer = FileBodyProducer(BytesIO(raw))
         response = await self.agent.request(method.encode(),
-                                            (self.base + "/admin/v1" + path).encode(), h,
+                                            ((base or self.base) + "/admin/v1" + path).encode(), h,
                                             producer)
         data = await readBody(response)
         return response.code, json.loads(data) if data else None, response.headers

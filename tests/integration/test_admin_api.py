@@ -10,6 +10,10 @@ from typing import AsyncIterator
 
 import pytest
 import pytest_twisted
+from twisted.internet import reactor
+
+from smscd.admin_api import AdminTokens, admin_api_site
+from smscd.admin_api.routes import match
 
 from admin_api_side import AdminSide
 
@@ -83,7 +87,6 @@ async def test_a_token_revoked_while_running_stops_at_once(side: AdminSide) -> N
     new = side.tokens.create("temp")
     auth = "Bearer " + new.token
     assert (await side.call("GET", "/groups", auth=auth))[0] == 200
-    from smscd.admin_api import AdminTokens
     AdminTokens(side.tokens.path).revoke(new.info.id)      # another process, same file
     assert (await side.call("GET", "/groups", auth=auth))[0] == 401
 
@@ -295,6 +298,25 @@ async def test_dead_letters_list_requeue_and_purge(side: AdminSide) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_what_the_daemon_lacks_is_a_501(side: AdminSide) -> None:
+    """Breaks if a site without queues, billing or API keys crashes instead of saying so."""
+    await routed(side)
+    port = reactor.listenTCP(0, admin_api_site(side.service, None, None, side.tokens),
+                             interface="127.0.0.1")
+    base = f"http://127.0.0.1:{port.getHost().port}"
+    try:
+        for method, path in (("GET", "/users/u1/balance"), ("GET", "/users/u1/api-keys"),
+                             ("GET", "/queues/mt:x/dead-letters"),
+                             ("POST", "/dead-letters/1/requeue")):
+            status, body, _ = await side.call(method, path, base=base)
+            assert status == 501 and error(body)[0] == "not_implemented", path
+        status, body, _ = await side.call("GET", "/stats", base=base)
+        assert status == 200 and "queue_depths" not in body
+    finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
 async def test_stats(side: AdminSide) -> None:
     """Breaks if stats miss a connector's status or its queue depth."""
     await routed(side)
@@ -379,6 +401,5 @@ async def test_writes_are_audited_without_bodies(side: AdminSide) -> None:
 @pytest.mark.parametrize("order", ["1e3", "", "9" * 30])
 def test_order_must_be_a_plain_integer(order: str) -> None:
     """Breaks if a route order that is not a small integer reaches the service."""
-    from smscd.admin_api.routes import match
     found, malformed = match(("mtroutes", order) if order else ("mtroutes", "-"))
     assert found == [] and malformed
