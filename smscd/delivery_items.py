@@ -3,7 +3,10 @@
 
 Stored as versioned JSON (never pickle), the deliver_sm fields only, so a receipt queued by
 one node or before a restart is sent unchanged by another. `load_item` validates types and
-refuses unknown versions; it evaluates nothing.
+refuses unknown versions; it evaluates nothing. `dump_item` runs once per receipt, so it
+formats the usual item itself (exact int fields, str fields that are str): the same bytes
+as `json.dumps(_as_dict(item))`, which it falls back to otherwise (a test holds the two to
+each other).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from functools import partial
 from twisted.logger import Logger
 
 from smscd.deliveries import deliver_queue
-from smscd.message import UnsupportedFormat, _tlv_from_json, _tlv_to_json
+from smscd.message import UnsupportedFormat, _json, _quote, _tlv_from_json, _tlv_to_json
 from smscd.smpp.pdu import DeliverSm
 from smscd.stores.interfaces import QueueEntry, Queues
 
@@ -41,6 +44,11 @@ _FIELDS = ("service_type", "source_addr_ton", "source_addr_npi", "source_addr",
 
 
 def dump_item(item: DeliverItem) -> bytes:
+    fast = _format(item)
+    return fast if fast is not None else _json(_as_dict(item)).encode()
+
+
+def _as_dict(item: DeliverItem) -> dict[str, Any]:
     pdu = item.pdu
     d: dict[str, Any] = {"v": FORMAT_VERSION, "kind": item.kind, "ref": item.ref,
                          **{name: getattr(pdu, name) for name in _FIELDS},
@@ -48,7 +56,32 @@ def dump_item(item: DeliverItem) -> bytes:
                          "tlvs": [_tlv_to_json(t) for t in pdu.tlvs]}
     if item.origin:
         d["origin"] = item.origin
-    return json.dumps(d, separators=(",", ":")).encode()
+    return d
+
+
+def _format(item: DeliverItem) -> bytes | None:
+    """`_as_dict(item)` as compact JSON; None when a field is not of its exact usual type."""
+    p = item.pdu
+    for v in (p.source_addr_ton, p.source_addr_npi, p.dest_addr_ton, p.dest_addr_npi,
+              p.esm_class, p.protocol_id, p.priority_flag, p.registered_delivery,
+              p.data_coding):
+        if type(v) is not int:
+            return None
+    try:
+        origin = f',"origin":{_quote(item.origin)}' if item.origin else ""
+        return (
+            f'{{"v":{FORMAT_VERSION},"kind":{_quote(item.kind)},"ref":{_quote(item.ref)},'
+            f'"service_type":{_quote(p.service_type)},"source_addr_ton":{p.source_addr_ton},'
+            f'"source_addr_npi":{p.source_addr_npi},"source_addr":{_quote(p.source_addr)},'
+            f'"dest_addr_ton":{p.dest_addr_ton},"dest_addr_npi":{p.dest_addr_npi},'
+            f'"destination_addr":{_quote(p.destination_addr)},"esm_class":{p.esm_class},'
+            f'"protocol_id":{p.protocol_id},"priority_flag":{p.priority_flag},'
+            f'"registered_delivery":{p.registered_delivery},"data_coding":{p.data_coding},'
+            f'"sm":"{base64.b64encode(p.short_message).decode("ascii")}",'
+            f'"tlvs":{_json([_tlv_to_json(t) for t in p.tlvs]) if p.tlvs else "[]"}'
+            f'{origin}}}').encode()
+    except TypeError:           # a str field that is not a str
+        return None
 
 
 def load_item(data: bytes) -> DeliverItem:

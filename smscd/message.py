@@ -9,12 +9,17 @@ never change shape for them.
 
 Serialisation is versioned JSON (never pickle): `dump_message` / `load_message`.
 `load_message` validates types and refuses unknown versions; it evaluates nothing.
+`dump_message` runs once per accepted message, so it formats the usual message (exact int
+and finite float fields) itself, half the cost of `json.dumps` on the same dict; the bytes
+are the same as `json.dumps(_as_dict(m))`, which it falls back to for anything else (a
+test holds the two to each other).
 """
 from __future__ import annotations
 
 import base64
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _quote  # type: ignore[attr-defined]
 from typing import Any
 
 from smscd.smpp.tlv import STANDARD_TLVS, Tlv
@@ -93,8 +98,16 @@ def _typed(value: Any, kind: type) -> Any:
     return value
 
 
+_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def dump_message(m: Message) -> bytes:
-    d: dict[str, Any] = {
+    fast = _format(m)
+    return fast if fast is not None else _json(_as_dict(m)).encode()
+
+
+def _as_dict(m: Message) -> dict[str, Any]:
+    return {
         "v": FORMAT_VERSION, "id": m.id, "user": m.user,
         "src": [m.source.addr, m.source.ton, m.source.npi],
         "dst": [m.destination.addr, m.destination.ton, m.destination.npi],
@@ -107,7 +120,48 @@ def dump_message(m: Message) -> bytes:
         "origin": m.origin, "tenant": m.tenant, "tpl": m.template,
         "idem": m.idempotency_key, "extra": m.extra,
     }
-    return json.dumps(d, separators=(",", ":")).encode()
+
+
+def _format(m: Message) -> bytes | None:
+    """`_as_dict(m)` as compact JSON, or None when a field is not of its exact usual type
+    (an int subclass, a non-finite float...): json.dumps then decides how it looks."""
+    src, dst = m.source, m.destination
+    for v in (src.ton, src.npi, dst.ton, dst.npi, m.data_coding, m.esm_class,
+              m.protocol_id, m.priority, m.registered_delivery):
+        if type(v) is not int:
+            return None
+    created, sched, exp = m.created_at, m.schedule_at, m.expires_at
+    for f in (created, sched, exp):
+        if f is not None and (type(f) is not float or f - f != 0.0):
+            return None
+    for p in m.parts:
+        if type(p.esm_class) is not int:
+            return None
+    try:
+        return _formatted(m, src, dst, created, sched, exp)
+    except TypeError:           # a str field that is not a str
+        return None
+
+
+def _formatted(m: Message, src: Address, dst: Address, created: float,
+               sched: float | None, exp: float | None) -> bytes:
+    parts = ",".join(
+        f'[{_quote(base64.b64encode(p.short_message).decode("ascii"))},{p.esm_class},'
+        f'{_json([_tlv_to_json(t) for t in p.tlvs]) if p.tlvs else "[]"}]' for p in m.parts)
+    return (
+        f'{{"v":{FORMAT_VERSION},"id":{_quote(m.id)},"user":{_quote(m.user)},'
+        f'"src":[{_quote(src.addr)},{src.ton},{src.npi}],'
+        f'"dst":[{_quote(dst.addr)},{dst.ton},{dst.npi}],"parts":[{parts}],'
+        f'"created":{created!r},"dcs":{m.data_coding},"esm":{m.esm_class},'
+        f'"pid":{m.protocol_id},"prio":{m.priority},"rd":{m.registered_delivery},'
+        f'"st":{_quote(m.service_type)},'
+        f'"tlvs":{_json([_tlv_to_json(t) for t in m.tlvs]) if m.tlvs else "[]"},'
+        f'"sched":{"null" if sched is None else repr(sched)},'
+        f'"exp":{"null" if exp is None else repr(exp)},"conn":{_quote(m.connector)},'
+        f'"origin":{_quote(m.origin)},"tenant":{_quote(m.tenant)},'
+        f'"tpl":{"null" if m.template is None else _quote(m.template)},'
+        f'"idem":{"null" if m.idempotency_key is None else _quote(m.idempotency_key)},'
+        f'"extra":{_json(m.extra) if m.extra else "{}"}}}').encode()
 
 
 def load_message(data: bytes) -> Message:

@@ -7,13 +7,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import json
+
 import pytest
 import pytest_twisted
 
 from customer_side import Gateway, Inbox, prefix_router, start_gateway, submit
 from smscd.customer_delivery import RetryPolicy
 from smscd.deliveries import InboundMessage, deliver_queue
-from smscd.delivery_items import MO, RECEIPT, DeliverItem, dump_item, load_item
+from smscd.delivery_items import MO, RECEIPT, DeliverItem, _as_dict, dump_item, load_item
 from smscd.dispatch import UNROUTED_MO, mo_pdu
 from smscd.message import Address, UnsupportedFormat
 from smscd.smpp import pdu as P
@@ -264,3 +266,17 @@ def test_delivery_item_round_trip_and_refusals() -> None:
                 dump_item(item).replace(b'"esm_class":0', b'"esm_class":"0"')):
         with pytest.raises(UnsupportedFormat):
             load_item(bad)
+
+
+@pytest.mark.parametrize("item", [
+    DeliverItem(RECEIPT, "id", P.DeliverSm(
+        esm_class=4, source_addr="3161", destination_addr="3360", short_message=b"id:x \xff",
+        tlvs=tlvs(receipted_message_id="x", message_state=2))),
+    DeliverItem(MO, "mo-1", P.DeliverSm(service_type="é\u2028\"", data_coding=8,
+                                        short_message=b"\x00\xff"), origin="vendor"),
+    DeliverItem(MO, "mo-2", P.DeliverSm(esm_class=True)),          # not exactly an int
+    DeliverItem(MO, "mo-3", P.DeliverSm(source_addr=None)),         # type: ignore[arg-type]
+])
+def test_delivery_item_bytes_are_json_dumps_of_the_dict(item: DeliverItem) -> None:
+    """dump_item formats the usual item itself: its bytes must be json.dumps's."""
+    assert dump_item(item) == json.dumps(_as_dict(item), separators=(",", ":")).encode()

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smscd.ids import new_message_id
-from smscd.message import (Address, Message, Part, UnsupportedFormat, dump_message,
-                           load_message)
+from smscd.message import (Address, Message, Part, UnsupportedFormat, _as_dict,
+                           dump_message, load_message)
 from smscd.smpp.tlv import Tlv, tlvs
 
 texts = st.text(max_size=20)
@@ -34,6 +34,25 @@ messages = st.builds(
 def test_round_trip(message):
     """A stored message must come back equal, TLVs and bytes included."""
     assert load_message(dump_message(message)) == message
+
+
+@given(messages)
+def test_stored_form_is_json_dumps_of_the_dict(message):
+    """dump_message formats the usual message itself: its bytes must be json.dumps's."""
+    assert dump_message(message) == json.dumps(_as_dict(message), separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("changes", [
+    {"created_at": 5}, {"expires_at": float("inf")}, {"schedule_at": float("nan")},
+    {"priority": True}, {"user": None}, {"tlvs": tlvs(user_message_reference=7)},
+    {"user": "é\u2028\"\\"}, {"extra": {"tags": "a,b"}}])
+def test_unusual_fields_are_stored_as_json_dumps_stores_them(changes):
+    """Ints that are not exactly int, non-finite floats, a str field that is None: the
+    fallback must give exactly what json.dumps gives."""
+    message = Message(**{**dict(id="x", user="u", source=Address("1"),
+                                destination=Address("2"), parts=(Part(b"hi"),),
+                                created_at=0.5), **changes})
+    assert dump_message(message) == json.dumps(_as_dict(message), separators=(",", ":")).encode()
 
 
 def test_unknown_version_is_refused():
