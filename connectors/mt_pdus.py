@@ -15,12 +15,16 @@ Rules:
   part's (SAR, message_payload).
 - schedule_delivery_time is never sent: the queue holds scheduled messages back. A message
   with expires_at gets the remaining time as a relative validity_period.
+The submit_sm is built once per part sent, so it is filled the way the codec fills the PDUs
+it decodes (instance __dict__, see smscd/smpp/pdu.py) and validity periods, which a burst of
+messages shares to the second, are formatted once per number of seconds.
 """
 from __future__ import annotations
 
 import math
 from datetime import timedelta
 from enum import Enum
+from functools import lru_cache
 
 from smscd.message import Message
 from smscd.smpp.pdu import SubmitSm
@@ -77,15 +81,25 @@ def registered_delivery(requested: int, policy: str) -> int:
 def validity_period(expires_at: float | None, now: float) -> str:
     if expires_at is None:
         return ""
-    seconds = max(1, math.ceil(expires_at - now))
+    return _relative(max(1, math.ceil(expires_at - now)))
+
+
+@lru_cache(maxsize=1024)
+def _relative(seconds: int) -> str:
     return format_relative(min(timedelta(seconds=seconds), _MAX_VALIDITY))
+
+
+_SUBMIT_SM_DEFAULTS = dict(SubmitSm().__dict__)
+_new = object.__new__
 
 
 def submit_sm_for(message: Message, index: int, cfg: ConnectorConfig, now: float) -> SubmitSm:
     """The submit_sm carrying part `index` of `message` to this connector's vendor."""
     part = message.parts[index]
     src, dst = message.source, message.destination
-    return SubmitSm(
+    pdu: SubmitSm = _new(SubmitSm)
+    pdu.__dict__.update(
+        _SUBMIT_SM_DEFAULTS,
         service_type=message.service_type,
         source_addr_ton=src.ton or (cfg.source_ton or 0),
         source_addr_npi=src.npi or (cfg.source_npi or 0),
@@ -101,5 +115,5 @@ def submit_sm_for(message: Message, index: int, cfg: ConnectorConfig, now: float
                                                 cfg.registered_delivery),
         data_coding=message.data_coding or (cfg.data_coding or 0),
         short_message=part.short_message,
-        tlvs=message.tlvs + part.tlvs,
-    )
+        tlvs=message.tlvs + part.tlvs)
+    return pdu

@@ -85,3 +85,17 @@ def test_retry_delay_doubles_up_to_the_cap_and_codes_are_hex() -> None:
     assert retry_delay(10_000, 10, 600) == 600
     assert (error_code(S.ESME_RINVDSTADR), error_code(0x58), error_code(0x400)) == \
         ("00B", "058", "400")
+
+
+def test_submit_sm_is_the_one_the_constructor_builds() -> None:
+    """submit_sm_for fills the PDU's __dict__ directly: breaks if that gives a PDU that is
+    not equal, field for field, to the one SubmitSm(...) builds (or misses a default)."""
+    from dataclasses import fields
+
+    from smscd.smpp.pdu import SubmitSm
+    pdu = submit_sm_for(message(expires_at=100.5), 0, cfg(), now=0.0)
+    rebuilt = SubmitSm(**{f.name: getattr(pdu, f.name) for f in fields(SubmitSm)})
+    assert pdu == rebuilt and vars(pdu) == vars(rebuilt) and hash(pdu) == hash(rebuilt)
+    assert pdu.validity_period == "000000000141000R"     # 101 s, relative
+    assert submit_sm_for(message(expires_at=100.5), 0, cfg(), now=50.0).validity_period \
+        == "000000000051000R"
