@@ -67,9 +67,13 @@ class InboundHandler:
         self.assembly = MoAssembly(cfg, deliveries, clock, self.stats, mo_parts, new_id,
                                    reassembler)
         self.pending = PendingReceipts(cfg, queues, correlations, deliveries, clock,
-                                       self.stats) \
+                                       self.stats, self._notify) \
             if queues is not None and cfg.pending_receipt_ttl > 0 else None
         self.observer: Callable[[], None] | None = None   # told after each answer
+
+    def _notify(self) -> None:
+        if self.observer is not None:
+            self.observer()
 
     def on_request(self, respond: Responder, pdu: P.DeliverSm | P.DataSm) -> None:
         if is_receipt(pdu):
@@ -131,8 +135,7 @@ class InboundHandler:
         log.info("connector {id}: {why} for vendor id {vid!r}; answered OK",
                  id=self.cfg.id, why=why, vid=vendor_id)
         respond(pdu, _resp(pdu))
-        if self.observer is not None:
-            self.observer()
+        self._notify()
 
     # -- MO ---------------------------------------------------------------------------------
     def _mo(self, respond: Responder, pdu: P.DeliverSm | P.DataSm) -> None:
@@ -166,8 +169,7 @@ class InboundHandler:
 
     def _done(self, _: object, respond: Responder, pdu: P.Pdu) -> None:
         respond(pdu, _resp(pdu))
-        if self.observer is not None:
-            self.observer()
+        self._notify()
 
     def _failed(self, f: Failure, respond: Responder, pdu: P.Pdu, what: str) -> None:
         self.stats.failures += 1
@@ -175,5 +177,4 @@ class InboundHandler:
         log.failure("connector {id}: {what} not recorded; answered ESME_RX_T_APPN", f,
                     id=self.cfg.id, what=what)
         respond(pdu, _resp(pdu, S.ESME_RX_T_APPN))
-        if self.observer is not None:
-            self.observer()
+        self._notify()

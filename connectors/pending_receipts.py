@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
 from twisted.logger import Logger
@@ -86,7 +87,8 @@ def retry_delay(attempts: int) -> float:
 
 class PendingReceipts:
     def __init__(self, cfg: ConnectorConfig, queues: Queues, correlations: Correlations,
-                 deliveries: Deliveries, clock: ReactorTime, stats: InboundStats) -> None:
+                 deliveries: Deliveries, clock: ReactorTime, stats: InboundStats,
+                 observer: Callable[[], None] = lambda: None) -> None:
         self.cfg = cfg
         self.queue = pending_receipts_queue(cfg.id)
         self._queues = queues
@@ -94,6 +96,7 @@ class PendingReceipts:
         self._deliveries = deliveries
         self._clock = clock
         self.stats = stats
+        self._observer = observer           # told after each receipt matched or given up
         self._waiting: Deferred[None] | None = None
         self.running = False
         queues.on_expired(self.queue, self._given_up)
@@ -153,6 +156,7 @@ class PendingReceipts:
 
     def _matched(self, _: None, entry: QueueEntry) -> Deferred[None]:
         self.stats.receipts_late += 1
+        self._observer()
         return self._queues.ack(entry)
 
     def _failed(self, f: Failure, entry: QueueEntry) -> None:
@@ -172,3 +176,4 @@ class PendingReceipts:
         log.warn("connector {id}: {n} receipts found no correlation within {ttl} s; kept "
                  "as dead letters of {queue}", id=self.cfg.id, n=len(entries),
                  ttl=self.cfg.pending_receipt_ttl, queue=self.queue)
+        self._observer()
