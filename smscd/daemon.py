@@ -132,14 +132,15 @@ class Daemon:
             raise StartupError(str(e)) from None
         router = MoRouter(service, reactor, self._uid_of,
                           lambda uid: bool(self.registry.receivers(uid)), python)
+        self.webhooks = Webhooks(reactor, store.queues, store.webhook_endpoints)
+        await self.webhooks.start()
         self.dispatcher = dispatcher = Dispatcher(
             store.messages, store.queues, reactor, router, http_mo=self.callbacks.mo,
-            dlr_callbacks=self.callbacks.dlr)
+            dlr_callbacks=self.callbacks.dlr, inbox=store.inbound,
+            inbound_hooks=self.webhooks)
         dispatcher.start()
         self.deliveries = CustomerDeliveries(store.queues, self.registry)
         self.callbacks.start()
-        self.webhooks = Webhooks(reactor, store.queues, store.webhook_endpoints)
-        await self.webhooks.start()
         await live.follow(service)
         self.pipeline = pipeline = Pipeline(service, self._is_up, store.messages,
                                             store.billing, reactor, python)

@@ -14,10 +14,11 @@ Rules:
   queued in the same durable change as the state.
 - inbound routes an MO with the MO router (smscd/mo_router.py: MO interceptors, then the
   MO route table). When its first target is a customer's SMPP bind (`smpps`: the user's
-  deliver queue, expiring after `mo_expiry`) or `store` (the durable `mo:store:<id>`
-  queue, kept for the API to read), that publication is the MO's one durable change.
-  Otherwise (an HTTP connector first, a Python interceptor to run, no route) the MO goes
-  to `mo:unrouted` first and is routed from there: targets are tried in order (an HTTP
+  deliver queue, expiring after `mo_expiry`) or a bare `store` (the durable `mo:store:`
+  queue, for an operator), that publication is the MO's one durable change. Otherwise
+  (an HTTP connector first, `store(<username>)`: kept in the user's inbox that the REST
+  API's GET /v1/inbound reads, with a message.inbound webhook; a Python interceptor to
+  run; no route) the MO goes to `mo:unrouted` first and is routed from there: targets are tried in order (an HTTP
   connector that does not acknowledge -> the next target), and one nobody took is a
   dead letter with the reason (inbound fires once that is done). `start()` watches the
   queue, so an MO an operator requeues is routed again at once, under the rules then.
@@ -39,6 +40,7 @@ from smscd.dlr_pdus import customer_receipt
 from smscd.message import Address, Message
 from smscd.mo_router import MoDecision, MoRouter
 from routing.routes import HTTP, SMPPS, STORE, Target
+from smscd.smpp.coding import decode_text
 from smscd.smpp.message_state import MessageState, stat_word, wants_receipt
 from smscd.smpp.pdu import DeliverSm
 from smscd.smpp.receipt import Receipt
@@ -69,6 +71,16 @@ class MoHttp(Protocol):
     def deliver(self, mo: InboundMessage, cfg: Any) -> Deferred[None]: ...
 
 
+class Inbox(Protocol):
+    """smscd.stores.sqlite_inbound.SqliteInbound: MO kept for a user, durably."""
+    def store(self, uid: str, item: dict[str, Any]) -> Deferred[int]: ...
+
+
+class InboundHooks(Protocol):
+    """smscd.webhooks.Webhooks: the message.inbound event of a kept MO."""
+    def inbound(self, uid: str, item: dict[str, Any]) -> Deferred[None]: ...
+
+
 class DlrPublications(Protocol):
     """smscd.http_callbacks.dlr.DlrCallbacks: the callback for an HTTP message's state."""
     def state_publication(self, message: Message, part_index: int, state: MessageState,
@@ -80,13 +92,16 @@ class Dispatcher:
     def __init__(self, log_: MessageLog, queues: Queues, clock: Clock, mo_router: MoRouter,
                  receipt_expiry: float = DEFAULT_EXPIRY, mo_expiry: float = DEFAULT_EXPIRY,
                  http_mo: MoHttp | None = None,
-                 dlr_callbacks: DlrPublications | None = None) -> None:
+                 dlr_callbacks: DlrPublications | None = None, inbox: Inbox | None = None,
+                 inbound_hooks: InboundHooks | None = None) -> None:
         self.log = log_
         self.queues = queues
         self.clock = clock
         self.mo_router = mo_router
         self.http_mo = http_mo
         self.dlr_callbacks = dlr_callbacks
+        self.inbox = inbox
+        self.inbound_hooks = inbound_hooks
         self.receipt_expiry = receipt_expiry
         self.mo_expiry = mo_expiry
         self._unrouted_busy = 0
@@ -148,9 +163,10 @@ class Dispatcher:
 
     def _target_publication(self, target: Target, mo: InboundMessage, key: str
                             ) -> Publication | None:
-        """The durable publication for an smpps or store target; None for an HTTP target
-        or an smpps target whose user is gone (both handled from mo:unrouted)."""
-        if target.kind == HTTP:
+        """The durable publication for an smpps or store target; None for an HTTP target,
+        a user's inbox, or an smpps target whose user is gone (handled from mo:unrouted)."""
+        if target.kind == HTTP or (target.kind == STORE and target.id
+                                   and self.inbox is not None):
             return None
         item = DeliverItem(MO, mo.id, mo_pdu(mo), mo.connector)
         if target.kind == STORE:
@@ -210,9 +226,12 @@ class Dispatcher:
                 d = self.queues.publish(p.queue, p.key, p.payload, p.obj,
                                         expires_at=p.expires_at)
                 return d.addCallback(lambda _: self.queues.ack(entry))
-            if target.kind == SMPPS:
-                failures.append(f"{target.describe()}: no such user")
-                continue
+            if target.kind != HTTP:
+                uid = self.mo_router.uid_of(target.id)
+                if uid is None:
+                    failures.append(f"{target.describe()}: no such user")
+                    continue
+                return self._keep(mo, uid, entry)
             cfg = self.mo_router.http_connector(target.id)
             if cfg is None or self.http_mo is None:
                 failures.append(f"{target.describe()}: not available")
@@ -225,6 +244,16 @@ class Dispatcher:
         log.warn("MO {id} to {destination}: {reason}; kept as a dead letter", id=mo.id,
                  destination=mo.destination.addr, reason=reason)
         return self.queues.dead_letter(entry, reason)
+
+    def _keep(self, mo: InboundMessage, uid: str, entry: QueueEntry) -> Deferred[None]:
+        """Into the user's inbox (REST API), then its message.inbound webhook."""
+        assert self.inbox is not None
+        item = inbox_item(mo)
+        d = self.inbox.store(uid, item)
+        if self.inbound_hooks is not None:
+            hooks = self.inbound_hooks
+            d.addCallback(lambda _: hooks.inbound(uid, item))
+        return d.addCallback(lambda _: self.queues.ack(entry))
 
     def _http_failed(self, failure: Failure, target: Target, rest: MoDecision,
                      entry: QueueEntry, failures: list[str]) -> Deferred[None]:
@@ -270,6 +299,14 @@ def mo_pdu(mo: InboundMessage) -> DeliverSm:
                      dest_addr_npi=mo.destination.npi, destination_addr=mo.destination.addr,
                      esm_class=mo.esm_class, data_coding=mo.data_coding, short_message=content,
                      tlvs=tlvs)
+
+
+def inbox_item(mo: InboundMessage) -> dict[str, Any]:
+    """An MO as the REST API shows it (GET /v1/inbound, message.inbound)."""
+    return {"id": mo.id, "from": mo.source.addr, "to": mo.destination.addr,
+            "text": decode_text(mo.content, mo.data_coding), "coding": mo.data_coding,
+            "binary": mo.content.hex(), "origin_connector": mo.connector,
+            "received_at": mo.received_at}
 
 
 def inbound_of(item: DeliverItem, now: float) -> InboundMessage:

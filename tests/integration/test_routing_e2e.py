@@ -2,6 +2,8 @@
 HTTP, and provisioning changed live through the service the shell uses."""
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import urlencode
@@ -10,6 +12,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.web import server
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
+from twisted.web.http_headers import Headers
 
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
@@ -288,3 +291,29 @@ async def test_mo_failover_falls_through_a_failing_http_connector_to_a_bind(worl
         assert kept.obj.pdu.short_message == b"kept"
     finally:
         await listening.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_mo_kept_for_a_user_is_read_through_the_rest_api(world: World) -> None:
+    """Breaks if an MO routed to store(<username>) is not in that user's GET /v1/inbound."""
+    await world.user("alice")
+    await world.service.mo_routes.add({"order": 0, "type": "DefaultRoute",
+                                       "target": "store(alice)"})
+    await world.connector("vnd1")
+    world.sims["vnd1"].inject_mo("keep me", source="33611", destination="4242",
+                                 system_id="v")
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    agent = Agent(reactor, pool=pool)
+    auth = Headers({"Authorization": ["Basic " + base64.b64encode(
+        f"alice:{PASSWORD}".encode()).decode()]})
+    try:
+        url = f"http://127.0.0.1:{world.daemon.http_port}/v1/inbound".encode()
+        # the vendor's deliver_sm is answered once the MO is kept
+        await world.sims["vnd1"].until(lambda sim: sim.stats.mo_acked == 1)
+        response = await agent.request(b"GET", url, auth)
+        items = json.loads(await readBody(response))["data"]
+        [item] = items
+        assert (item["from"], item["to"], item["text"], item["origin_connector"]) == (
+            "33611", "4242", "keep me", "vnd1")
+    finally:
+        await pool.closeCachedConnections()
