@@ -13,7 +13,6 @@ Body: {"error": {"code", "message", "field"}}. Rules:
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -72,6 +71,3 @@ def from_refused(e: Refused, retry_after: int = 1) -> ApiError:
     return ApiError(503, "unavailable", "The message could not be queued; try again.",
                     None, retry_after)
 
-
-def json_error(status: int, code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()

@@ -31,8 +31,6 @@ Timestamp = Annotated[str, AfterValidator(_real_time), Field(
     pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
             r"(Z|[+-][0-9]{2}:[0-9]{2})$", examples=["2026-11-23T16:30:00Z"])]
 Number = Annotated[str, Field(pattern=r"^\+?[0-9]{1,20}$", examples=["33612345678"])]
-STATUSES = ("scheduled", "enroute", "delivered", "expired", "deleted", "undeliverable",
-            "accepted", "unknown", "rejected", "skipped")
 Status = Literal["scheduled", "enroute", "delivered", "expired", "deleted", "undeliverable",
                  "accepted", "unknown", "rejected", "skipped"]
 

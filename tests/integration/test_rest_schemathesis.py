@@ -32,7 +32,7 @@ async def test_schemathesis_finds_no_failure(tmp_path: Path) -> None:
             "--max-examples", "20", "--seed", "1", "--max-time", "40",
             "--generation-database", "none", "--no-color", "--phases",
             "examples,coverage,fuzzing"], env={"PATH": str(Path(sys.executable).parent)},
-            reactor=reactor)
+            path=str(tmp_path), reactor=reactor)       # its working files go there
         assert code == 0, out.decode(errors="replace")[-6000:] + err.decode(errors="replace")
     finally:
         await side.close()
