@@ -78,3 +78,20 @@ def test_ids_are_unique_short_and_time_ordered():
     assert len(set(ids)) == 1000
     assert all(len(i) == 32 for i in ids)
     assert ids == sorted(ids)
+
+
+def test_ids_of_a_forked_child_are_not_its_parents():
+    """Ids take their random bits from a buffer: breaks if a forked child reuses the
+    parent's buffered bits (the two would hand out the same ids)."""
+    import os
+    new_message_id()                         # fill the buffer in the parent
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                             # the child: write one id and leave
+        os.write(write, new_message_id(0.0).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert len(child) == 32 and child != new_message_id(0.0)
