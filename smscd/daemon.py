@@ -137,7 +137,7 @@ class Daemon:
         self.dispatcher = dispatcher = Dispatcher(
             store.messages, store.queues, reactor, router, http_mo=self.callbacks.mo,
             dlr_callbacks=self.callbacks.dlr, inbox=store.inbound,
-            inbound_hooks=self.webhooks)
+            webhooks=self.webhooks)
         dispatcher.start()
         self.deliveries = CustomerDeliveries(store.queues, self.registry)
         self.callbacks.start()

@@ -11,7 +11,8 @@ Rules:
   A message of a submit_multi reports the id its customer was given (`multi_id`).
   Receipts for HTTP customers are not queued here (their callbacks come later).
 - Receipts of messages sent over HTTP become callbacks (`dlr_callbacks.state_publication`)
-  queued in the same durable change as the state.
+  queued in the same durable change as the state; those of REST messages become webhook
+  events (`webhooks.part_state`) once the state is durable.
 - inbound routes an MO with the MO router (smscd/mo_router.py: MO interceptors, then the
   MO route table). When its first target is a customer's SMPP bind (`smpps`: the user's
   deliver queue, expiring after `mo_expiry`) or a bare `store` (the durable `mo:store:`
@@ -76,9 +77,12 @@ class Inbox(Protocol):
     def store(self, uid: str, item: dict[str, Any]) -> Deferred[int]: ...
 
 
-class InboundHooks(Protocol):
-    """smscd.webhooks.Webhooks: the message.inbound event of a kept MO."""
+class RestHooks(Protocol):
+    """smscd.webhooks.Webhooks: events for REST users (a kept MO, a part's new state)."""
     def inbound(self, uid: str, item: dict[str, Any]) -> Deferred[None]: ...
+
+    def part_state(self, message: Message, part_index: int, state: MessageState,
+                   error: str = "") -> Deferred[None]: ...
 
 
 class DlrPublications(Protocol):
@@ -93,7 +97,7 @@ class Dispatcher:
                  receipt_expiry: float = DEFAULT_EXPIRY, mo_expiry: float = DEFAULT_EXPIRY,
                  http_mo: MoHttp | None = None,
                  dlr_callbacks: DlrPublications | None = None, inbox: Inbox | None = None,
-                 inbound_hooks: InboundHooks | None = None) -> None:
+                 webhooks: RestHooks | None = None) -> None:
         self.log = log_
         self.queues = queues
         self.clock = clock
@@ -101,7 +105,7 @@ class Dispatcher:
         self.http_mo = http_mo
         self.dlr_callbacks = dlr_callbacks
         self.inbox = inbox
-        self.inbound_hooks = inbound_hooks
+        self.webhooks = webhooks
         self.receipt_expiry = receipt_expiry
         self.mo_expiry = mo_expiry
         self._unrouted_busy = 0
@@ -114,15 +118,24 @@ class Dispatcher:
     def part_state(self, message_id: str, part_index: int, state: MessageState, error: str,
                    receipt: Receipt | None, at: float) -> Deferred[None]:
         # One store operation: the state and, if the customer wants it, its receipt.
-        return self.log.record_state(message_id, part_index, state, error, at,
-                                     partial(self._receipt, part_index, state, error,
-                                             receipt, at))
+        rest: list[Message] = []
+        d = self.log.record_state(message_id, part_index, state, error, at,
+                                  partial(self._receipt, part_index, state, error, receipt,
+                                          at, rest))
+        if self.webhooks is None:
+            return d
+        hooks = self.webhooks
+        return d.addCallback(lambda _: hooks.part_state(rest[0], part_index, state, error)
+                             if rest else None)
 
     def _receipt(self, part_index: int, state: MessageState, error: str,
-                 receipt: Receipt | None, at: float,
+                 receipt: Receipt | None, at: float, rest: list[Message],
                  message: Message | None) -> Publication | None:
         if message is None:
             log.warn("state {state} for an unknown message; dropped", state=state.name)
+            return None
+        if message.origin == "rest":     # its webhook once the state is durable
+            rest.append(message)
             return None
         if message.origin == "http":
             if self.dlr_callbacks is None:
@@ -250,8 +263,8 @@ class Dispatcher:
         assert self.inbox is not None
         item = inbox_item(mo)
         d = self.inbox.store(uid, item)
-        if self.inbound_hooks is not None:
-            hooks = self.inbound_hooks
+        if self.webhooks is not None:
+            hooks = self.webhooks
             d.addCallback(lambda _: hooks.inbound(uid, item))
         return d.addCallback(lambda _: self.queues.ack(entry))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from io import BytesIO
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import urlencode
@@ -11,7 +12,7 @@ from urllib.parse import urlencode
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.web import server
-from twisted.web.client import Agent, HTTPConnectionPool, readBody
+from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
 
 from connectors.sim_config import SimulatorConfig
@@ -317,3 +318,36 @@ async def test_mo_kept_for_a_user_is_read_through_the_rest_api(world: World) -> 
             "33611", "4242", "keep me", "vnd1")
     finally:
         await pool.closeCachedConnections()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_rest_message_gets_its_delivered_webhook(world: World) -> None:
+    """Breaks if a REST message's receipt does not reach the user's webhook endpoint."""
+    await world.user("alice")
+    await world.connector("vnd1")
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
+    receiver = Receiver(script=[(200, b"")])
+    listening = reactor.listenTCP(0, server.Site(_Endpoint(receiver)), interface="127.0.0.1")
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    agent = Agent(reactor, pool=pool)
+    headers = Headers({"Authorization": ["Basic " + base64.b64encode(
+        f"alice:{PASSWORD}".encode()).decode()], "Content-Type": ["application/json"]})
+    base = f"http://127.0.0.1:{world.daemon.http_port}/v1"
+
+    async def post(path: str, body: Any) -> Any:
+        response = await agent.request(b"POST", (base + path).encode(), headers,
+                                       FileBodyProducer(BytesIO(json.dumps(body).encode())))
+        answer = json.loads(await readBody(response))
+        assert response.code in (200, 201), answer
+        return answer
+    try:
+        hook = f"http://127.0.0.1:{listening.getHost().port}/hook"
+        await post("/webhooks", {"url": hook, "events": ["message.delivered"]})
+        await post("/messages", {"to": "33600000001", "text": "over REST"})
+        await receiver.until(1)
+        [(method, _, _)] = receiver.got
+        assert method == "POST"
+        assert b"message.delivered" in receiver.raw[0].encode()
+    finally:
+        await pool.closeCachedConnections()
+        await listening.stopListening()
