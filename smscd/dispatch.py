@@ -19,9 +19,9 @@ Rules:
   queue, for an operator), that publication is the MO's one durable change. Otherwise
   (an HTTP connector first, `store(<username>)`: kept in the user's inbox that the REST
   API's GET /v1/inbound reads, with a message.inbound webhook; a Python interceptor to
-  run; no route) the MO goes to `mo:unrouted` first and is routed from there: targets are tried in order (an HTTP
-  connector that does not acknowledge -> the next target), and one nobody took is a
-  dead letter with the reason (inbound fires once that is done). `start()` watches the
+  run; no route) the MO goes to `mo:unrouted` first and is routed from there: targets
+  are tried in order (an HTTP connector that does not acknowledge -> the next target),
+  and one nobody took is a dead letter with the reason (inbound fires once that is done). `start()` watches the
   queue, so an MO an operator requeues is routed again at once, under the rules then.
 """
 from __future__ import annotations
