@@ -61,10 +61,12 @@ def run(config_file: str | None, data_dir: str | None) -> None:
 
 def run_daemon(config: Config) -> int:
     """Run the daemon on a validated configuration until SIGTERM/SIGINT; its exit status."""
+    from . import gc_tuning
     from .daemon import Daemon, StartupError
     from .logs import start_logging
     from .reactor import install
 
+    gc_tuning.tune()
     reactor = install()
     start_logging(config.log.level, config.log.file)
     daemon = Daemon(config, reactor, lambda line: click.echo(line))
@@ -83,6 +85,7 @@ def run_daemon(config: Config) -> int:
         d = Deferred.fromCoroutine(daemon.start())
         d.addCallback(lambda _: reactor.addSystemEventTrigger("before", "shutdown",
                                                               daemon.stop))
+        d.addCallback(lambda _: gc_tuning.freeze_startup())
         d.addErrback(failed)
 
     reactor.callWhenRunning(start)
