@@ -11,15 +11,19 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
 
-from connectors.mo_assembly import group_name, parse_group
+from connectors.inbound_stats import InboundStats
+from connectors.mo_assembly import MoAssembly, group_name, parse_group
 from connectors.sim_pdus import mo_pdus
 from connectors.smpp_client import ConnectorService
+from smscd.deliveries import InboundMessage
 from smscd.delivery_items import item_of
 from customer_side import prefix_router
-from smscd.dispatch import Dispatcher
+from smscd.dispatch import UNROUTED_MO, Dispatcher
 from smscd.smpp import pdu as P
+from smscd.smpp.reassembly import concat_of
 from smscd.smpp.split import ReferenceAllocator, SplitMethod
 from smscd.smpp.status import CommandStatus as S
 from smscd.stores.interfaces import Publication
@@ -250,3 +254,89 @@ def test_group_names_read_back_and_refuse_anything_else() -> None:
                 ",1]", group_name("t", key, 1, 0)):
         with pytest.raises(ValueError):
             parse_group(bad)
+
+
+@pytest_twisted.ensureDeferred
+async def test_whole_mo_no_rule_claims_is_kept_as_a_dead_letter(tmp_path: Path) -> None:
+    """Breaks if a long MO that no MO rule claims, published with the deletion of its
+    parts, is lost instead of reaching mo:unrouted's dead letters for an operator."""
+    smsc = TinySmsc()
+    await smsc.start()
+    d = await Daemon(tmp_path / "store.db", smsc).start()
+    d.dispatcher.mo_router = prefix_router({"99": "acme"})
+    d.dispatcher.start()
+    try:
+        assert await deliver_all(smsc, long_mo(SplitMethod.UDH8)) == [S.ESME_ROK] * 4
+        await d.connector.until(lambda c: d.store.queues.depth(UNROUTED_MO) == 0
+                                and d.store.queues.leased(UNROUTED_MO) == 0)
+        [dead] = await d.store.queues.dead_letters(UNROUTED_MO)
+        assert "12345" in dead.reason
+        assert item_of(None, dead.payload).pdu.tlv("message_payload") == TEXT.encode()
+        assert await d.store.mo_parts.load(CID) == []
+    finally:
+        d.dispatcher.stop()
+        await d.stop()
+        await smsc.stop()
+
+
+class MemoryParts:
+    """MoParts in a dict, for Clock-driven tests of the assembly's timing."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int], StoredPart] = {}
+        self.settled: list[Publication | None] = []
+
+    def load(self, connector: str) -> Deferred[list[StoredPart]]:
+        return succeed(sorted(self.rows.values(), key=lambda p: p.received_at))
+
+    def add(self, connector: str, group: str, seq: int, body: bytes,
+            received_at: float) -> Deferred[None]:
+        self.rows.setdefault((group, seq), StoredPart(group, seq, body, received_at))
+        return succeed(None)
+
+    def settle(self, connector: str, group: str,
+               publication: Publication | None = None) -> Deferred[None]:
+        self.rows = {k: v for k, v in self.rows.items() if k[0] != group}
+        self.settled.append(publication)
+        return succeed(None)
+
+
+class Publishing:
+    """Deliveries that hand over the publication of an MO (like the Dispatcher)."""
+
+    def inbound_publication(self, mo: InboundMessage) -> Publication:
+        return Publication("deliver:acme", f"mo:{mo.id}", mo.content, mo)
+
+    def inbound(self, mo: InboundMessage) -> Deferred[None]:
+        raise AssertionError("the publication must go with the deletion of the parts")
+
+    def part_state(self, *args: Any) -> Deferred[None]:
+        raise AssertionError("no receipts here")
+
+
+def test_reloaded_group_keeps_its_first_arrival_for_the_timeout() -> None:
+    """Breaks if a group rebuilt from the store at start restarts its timeout (kept parts
+    would wait a whole timeout more after every restart) or is not delivered at all."""
+    clock, kept = Clock(), MemoryParts()
+    cfg = connector_config(1, mo_reassembly_timeout=300)
+    parts = long_mo(SplitMethod.UDH8)
+
+    def assembly() -> MoAssembly:
+        a = MoAssembly(cfg, Publishing(), clock, InboundStats(), kept)  # type: ignore[arg-type]
+        a.start()
+        return a
+    first = assembly()
+    for pdu in (parts[1], parts[0]):
+        info = concat_of(pdu.esm_class, pdu.short_message)
+        assert info is not None
+        first.part(pdu, info, clock.seconds())
+        clock.advance(100)
+    first.stop()
+    second = assembly()
+    clock.advance(99)
+    assert kept.settled == [] and len(kept.rows) == 2
+    clock.advance(1)
+    [published] = kept.settled
+    assert published is not None and published.payload == b"".join(
+        p.short_message[6:] for p in parts[:2])
+    assert kept.rows == {} and second.stats.mo_partial == 1
