@@ -20,7 +20,8 @@ from functools import partial
 from twisted.logger import Logger
 
 from smscd.deliveries import deliver_queue
-from smscd.message import UnsupportedFormat, _json, _quote, _tlv_from_json, _tlv_to_json
+from smscd.message import (UnsupportedFormat, _json, _quote, _tlv_from_json, _tlv_to_json,
+                           _tlvs_json)
 from smscd.smpp.pdu import DeliverSm
 from smscd.stores.interfaces import QueueEntry, Queues
 
@@ -78,7 +79,7 @@ def _format(item: DeliverItem) -> bytes | None:
             f'"protocol_id":{p.protocol_id},"priority_flag":{p.priority_flag},'
             f'"registered_delivery":{p.registered_delivery},"data_coding":{p.data_coding},'
             f'"sm":"{base64.b64encode(p.short_message).decode("ascii")}",'
-            f'"tlvs":{_json([_tlv_to_json(t) for t in p.tlvs]) if p.tlvs else "[]"}'
+            f'"tlvs":{_tlvs_json(p.tlvs)}'
             f'{origin}}}').encode()
     except TypeError:           # a str field that is not a str
         return None

@@ -81,6 +81,28 @@ def _tlv_to_json(t: Tlv) -> list[Any]:
     return [t.tag, "i" if isinstance(v, int) else "s", v]
 
 
+def _tlvs_json(tlvs: tuple[Tlv, ...]) -> str:
+    """`json.dumps([_tlv_to_json(t) for t in tlvs])`, compact, formatted directly when every
+    tag is an int and every value exactly an int, str or bytes (what the codec makes)."""
+    if not tlvs:
+        return "[]"
+    out = []
+    for t in tlvs:
+        tag, v = t.tag, t.value
+        kind = type(v)
+        if type(tag) is not int:
+            return _json([_tlv_to_json(t) for t in tlvs])
+        if kind is int:
+            out.append(f'[{tag},"i",{v}]')
+        elif kind is str:
+            out.append(f'[{tag},"s",{_quote(v)}]')
+        elif kind is bytes:
+            out.append(f'[{tag},"b","{base64.b64encode(v).decode("ascii")}"]')
+        else:
+            return _json([_tlv_to_json(t) for t in tlvs])
+    return f'[{",".join(out)}]'
+
+
 def _tlv_from_json(item: Any) -> Tlv:
     tag, kind, value = item
     if not isinstance(tag, int) or kind not in ("b", "i", "s"):
@@ -147,7 +169,7 @@ def _formatted(m: Message, src: Address, dst: Address, created: float,
                sched: float | None, exp: float | None) -> bytes:
     parts = ",".join(
         f'[{_quote(base64.b64encode(p.short_message).decode("ascii"))},{p.esm_class},'
-        f'{_json([_tlv_to_json(t) for t in p.tlvs]) if p.tlvs else "[]"}]' for p in m.parts)
+        f'{_tlvs_json(p.tlvs)}]' for p in m.parts)
     return (
         f'{{"v":{FORMAT_VERSION},"id":{_quote(m.id)},"user":{_quote(m.user)},'
         f'"src":[{_quote(src.addr)},{src.ton},{src.npi}],'
@@ -155,7 +177,7 @@ def _formatted(m: Message, src: Address, dst: Address, created: float,
         f'"created":{created!r},"dcs":{m.data_coding},"esm":{m.esm_class},'
         f'"pid":{m.protocol_id},"prio":{m.priority},"rd":{m.registered_delivery},'
         f'"st":{_quote(m.service_type)},'
-        f'"tlvs":{_json([_tlv_to_json(t) for t in m.tlvs]) if m.tlvs else "[]"},'
+        f'"tlvs":{_tlvs_json(m.tlvs)},'
         f'"sched":{"null" if sched is None else repr(sched)},'
         f'"exp":{"null" if exp is None else repr(exp)},"conn":{_quote(m.connector)},'
         f'"origin":{_quote(m.origin)},"tenant":{_quote(m.tenant)},'

@@ -45,7 +45,8 @@ def test_stored_form_is_json_dumps_of_the_dict(message):
 @pytest.mark.parametrize("changes", [
     {"created_at": 5}, {"expires_at": float("inf")}, {"schedule_at": float("nan")},
     {"priority": True}, {"user": None}, {"tlvs": tlvs(user_message_reference=7)},
-    {"user": "é\u2028\"\\"}, {"extra": {"tags": "a,b"}}])
+    {"user": "é\u2028\"\\"}, {"extra": {"tags": "a,b"}}, {"tlvs": (Tlv(0x1401, True),)},
+    {"tlvs": (Tlv(0x1401, "é"), Tlv(0x1402, b"\x00"), Tlv(0x1403, 7))}])
 def test_unusual_fields_are_stored_as_json_dumps_stores_them(changes):
     """Ints that are not exactly int, non-finite floats, a str field that is None: the
     fallback must give exactly what json.dumps gives."""
