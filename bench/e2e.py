@@ -28,7 +28,10 @@ sys.path[0] = str(ROOT)  # bench/http.py would shadow http
 
 from twisted.internet import asyncioreactor  # noqa: E402
 
+from smscd import gc_tuning  # noqa: E402
+
 asyncioreactor.install()
+gc_tuning.tune()     # the generator and the simulator share the machine with smscd
 
 from twisted.internet import defer, reactor  # noqa: E402
 
@@ -218,6 +221,8 @@ def main() -> None:
     ap.add_argument("--py-spy", metavar="FILE",
                     help="sample smscd (all threads, native time too) with py-spy into FILE "
                          "(collapsed stacks); costs smscd far less than cProfile")
+    ap.add_argument("--switch-interval", type=float, metavar="S",
+                    help="run smscd with sys.setswitchinterval(S) (CPython's default 0.005)")
     ap.add_argument("--role", choices=["bench", "simulator"], default="bench")
     args = ap.parse_args()
     if args.role == "simulator":
@@ -240,7 +245,10 @@ def main() -> None:
         "data_dir": str(tmp / "var"), "smpp_server": {"port": 0, "window": args.window},
         "log": {"level": "warning"}, "provisioning": {"file": str(tmp / "profile.yaml")}}))
     profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-    daemon = subprocess.Popen([sys.executable, *profile, "-m", "smscd", "run", "--config",
+    smscd = ["-m", "smscd"] if args.switch_interval is None else [
+        "-c", f"import sys; sys.setswitchinterval({args.switch_interval}); "
+              "from smscd.cli import main; main(prog_name='smscd')"]
+    daemon = subprocess.Popen([sys.executable, *profile, *smscd, "run", "--config",
                                str(tmp / "smscd.yaml")], stdout=subprocess.PIPE, text=True,
                               cwd=ROOT)
     assert daemon.stdout is not None
