@@ -12,8 +12,12 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 
+from twisted.internet.defer import maybeDeferred
+
 from smscd.admin_api import AdminTokens, admin_api_site
 from smscd.admin_api.routes import match
+from smscd.shell.commands import COMMANDS
+from smscd.shell.session import Session
 
 from admin_api_side import AdminSide
 
@@ -360,6 +364,35 @@ async def test_profile_export_import(side: AdminSide) -> None:
     status, body, _ = await side.call("PUT", "/profile", {"text": "x"})
     assert status == 422 and error(body)[2] == "profile"
     assert [r["order"] for r in (await side.call("GET", "/mtroutes"))[1]] == [10, 0]
+
+
+async def shell_line(session: Session, line: str) -> list[str]:
+    """What the jCli shell shows for `line`, its service call awaited as the transport does."""
+    reply, out = session.step(line), []
+    while True:
+        out += list(reply.lines)
+        if reply.call is None:
+            return out
+        call = reply.call
+        try:
+            outcome = (await maybeDeferred(call.run), True)
+        except Exception as e:
+            outcome = (e, False)
+        reply = session.finish(call, *outcome)
+
+
+@pytest_twisted.ensureDeferred
+async def test_same_words_as_the_shell(side: AdminSide) -> None:
+    """Breaks if the API and the shell word the same refusal differently (in use, unknown)."""
+    await routed(side)
+    shell = Session(COMMANDS, side.service, "tester", 1)
+    for shell_command, method, path in (("filter -r f33", "DELETE", "/filters/f33"),
+                                        ("smppccm -r vendor-a", "DELETE", "/smppccs/vendor-a"),
+                                        ("filter -r nope", "DELETE", "/filters/nope")):
+        status, body, _ = await side.call(method, path)
+        assert status in (404, 409), body
+        shown = await shell_line(shell, shell_command)      # Jasmin prefixes refusals only
+        assert [line.removeprefix("Error: ") for line in shown] == [error(body)[1]]
 
 
 # --- HTTP edges and audit -----------------------------------------------------------------------
