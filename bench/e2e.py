@@ -223,6 +223,8 @@ def main() -> None:
                          "(collapsed stacks); costs smscd far less than cProfile")
     ap.add_argument("--switch-interval", type=float, metavar="S",
                     help="run smscd with sys.setswitchinterval(S) (CPython's default 0.005)")
+    ap.add_argument("--commit-interval", type=float, metavar="MS",
+                    help="smscd's store.group_commit_interval_ms (default: smscd's, 2)")
     ap.add_argument("--role", choices=["bench", "simulator"], default="bench")
     args = ap.parse_args()
     if args.role == "simulator":
@@ -243,7 +245,9 @@ def main() -> None:
         "routing": {"default_connector": "vendor"}}))
     (tmp / "smscd.yaml").write_text(json.dumps({
         "data_dir": str(tmp / "var"), "smpp_server": {"port": 0, "window": args.window},
-        "log": {"level": "warning"}, "provisioning": {"file": str(tmp / "profile.yaml")}}))
+        "log": {"level": "warning"}, "provisioning": {"file": str(tmp / "profile.yaml")},
+        **({} if args.commit_interval is None else
+           {"store": {"group_commit_interval_ms": args.commit_interval}})}))
     profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     smscd = ["-m", "smscd"] if args.switch_interval is None else [
         "-c", f"import sys; sys.setswitchinterval({args.switch_interval}); "
