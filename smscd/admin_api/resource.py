@@ -157,12 +157,17 @@ class AdminV1(Resource):
             raise ApiError(413, "too_large",
                            f"Request body too large: at most {self.max_body} octets.")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_constant=_no_constant)
         except ValueError as e:
             raise ApiError(400, "invalid_json", f"Invalid JSON body: {e}") from None
         if not isinstance(body, dict):
             raise ApiError(422, "invalid_value", "The body must be a JSON object.")
         return body
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _query(request: server.Request, route: Route) -> dict[str, str]:

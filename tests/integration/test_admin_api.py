@@ -407,8 +407,9 @@ async def test_http_edges(side: AdminSide) -> None:
     status, body, _ = await side.call("POST", "/groups", raw=b"gid=g1",
                                       content_type="application/x-www-form-urlencoded")
     assert status == 415
-    status, body, _ = await side.call("POST", "/groups", raw=b"{nope")
-    assert status == 400 and error(body)[0] == "invalid_json"
+    for raw in (b"{nope", b'{"gid": NaN}', b""):
+        status, body, _ = await side.call("POST", "/groups", raw=raw)
+        assert status == 400 and error(body)[0] == "invalid_json", raw
     status, body, _ = await side.call("POST", "/groups", ["g1"])
     assert status == 422
     status, body, _ = await side.call("PUT", "/profile", {"profile": "x" * 70000})
