@@ -155,8 +155,9 @@ class RestApi:
         first: ApiError | None = None
         for message, (_, value) in zip(messages, done):
             if not isinstance(value, Failure):
-                results.append(M.Accepted(to=message.destination.addr, id=value,
-                                          parts=len(message.parts), status="queued"))
+                results.append(M.Accepted.model_construct(      # our own values: no checks
+                    to=message.destination.addr, id=value, parts=len(message.parts),
+                    status="queued", error=None))
                 self._accepted(message, value)
                 continue
             if isinstance(value.value, Refused):
