@@ -248,7 +248,8 @@ class Daemon:
         try:
             self.shell_listening = await start_shell(self.reactor, service, cfg,
                                                      queues=store.queues,
-                                                     billing=store.billing)
+                                                     billing=store.billing,
+                                                     api_keys=store.api_keys)
         except Exception as e:
             raise StartupError(f"cannot listen for the shell on {cfg.shell.host}:"
                                f"{cfg.shell.port}: {e}") from None

@@ -27,13 +27,15 @@ HELP_WIDTH = 78
 class Context:
     """What a command handler may use: the service API, the dead-letter queues
     (`Queues` of smscd.stores.interfaces), the profile files, billing (`Billing` of
-    smscd.stores.billing_interface) and who is asking."""
+    smscd.stores.billing_interface), the REST API keys (smscd.stores.sqlite_api_keys) and
+    who is asking."""
     service: Any
     operator: str
     session_ref: int
     queues: Any = None
     profiles: Any = None
     billing: Any = None
+    api_keys: Any = None
 
 
 Action = Callable[[Context, Any, str], Reply]     # (context, option value, rest of line)

@@ -9,6 +9,7 @@ saved first, then billing is set, and the line says so if that second step fails
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -260,27 +261,36 @@ def _on_user(verb: str, done: str, failed: str) -> Action:
 
 
 def _api_key(ctx: Context, uid: str, arg: str) -> Reply:
-    """`user --api-key=UID [create|revoke KEY_ID|list]`: REST API keys of a user."""
-    keys = getattr(ctx.service, "api_keys", None)
+    """`user --api-key=UID [list | create [LABEL] | revoke KEY_ID]`: REST API keys."""
+    keys = ctx.api_keys
     if keys is None:
-        return say("Error: REST API keys are not available in this smscd yet")
-    users = ctx.service.users
-    if not exists(users.get, uid):
+        return say("Error: REST API keys are not available in this shell")
+    if not exists(ctx.service.users.get, uid):
         return say(f"Unknown User: {uid}")
-    verb, _, key_id = arg.partition(" ")
+    verb, _, rest = arg.partition(" ")
+    rest = rest.strip()
     if verb in ("", "list"):
-        return say(*(f"#{k.key_id} created {k.created_at}" for k in keys.list(uid)))
+        return call(lambda: keys.list(uid), None, lambda infos: say(
+            *(f"#{k.id} {k.label or '-'} created {_when(k.created_at)}"
+              + (f" revoked {_when(k.revoked_at)}" if k.revoked_at is not None else "")
+              for k in infos), f"Total API keys: {len(infos)}"),
+            lambda e: say(refusal(e, "Failed listing API keys, check log for details")))
     if verb == "create":
-        return call(lambda: keys.create(uid), f"user --api-key={uid} create",
-                    lambda k: say(f"Created API key for User id:{uid}: {k.secret}",
-                                  "(shown once; only its hash is kept)"),
+        return call(lambda: keys.create(uid, rest), f"user --api-key={uid} create {rest}",
+                    lambda new: say(f"Created API key {new.info.id} for User id:{uid}: "
+                                    f"{new.key}", "(shown once; only its hash is kept)"),
                     lambda e: say(refusal(e, "Failed creating API key, check log for details")))
-    if verb == "revoke" and key_id:
-        return simple_call(lambda: keys.revoke(uid, key_id.strip()),
-                           f"user --api-key={uid} revoke {key_id.strip()}",
-                           f"Successfully revoked API key {key_id.strip()} of User id:{uid}",
-                           "Failed revoking API key, check log for details")
-    return say("Error: expected syntax: user --api-key=UID [list | create | revoke KEY_ID]")
+    if verb == "revoke" and rest:
+        return call(lambda: keys.revoke(uid, rest), f"user --api-key={uid} revoke {rest}",
+                    lambda ok: say(f"Successfully revoked API key {rest} of User id:{uid}"
+                                   if ok else f"Unknown API key: {rest}"),
+                    lambda e: say(refusal(e, "Failed revoking API key, check log for details")))
+    return say("Error: expected syntax: user --api-key=UID [list | create [LABEL] | "
+               "revoke KEY_ID]")
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 COMMAND = Command("user", "User management", (
@@ -297,6 +307,6 @@ COMMAND = Command("user", "User management", (
         _on_user("smpp_unbind", "unbound", "unbinding"), "UID"),
     Opt(None, "--smpp-ban", "Unbind and ban user from smpp server using it's UID",
         _on_user("smpp_ban", "unbound and banned", "banning"), "UID"),
-    Opt(None, "--api-key", "REST API keys of UID: list, create or revoke KEY_ID",
+    Opt(None, "--api-key", "REST API keys of UID: list, create [LABEL] or revoke KEY_ID",
         _api_key, "UID"),
 ))

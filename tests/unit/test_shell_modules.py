@@ -217,7 +217,56 @@ def row6(*cells: str) -> str:
 def test_user_api_keys_are_refused_cleanly_without_the_rest_api(shell):
     add_user(shell)
     assert run(shell, "user --api-key=foo create") == [
-        "Error: REST API keys are not available in this smscd yet"]
+        "Error: REST API keys are not available in this shell"]
+
+
+class FakeApiKeys:
+    def __init__(self):
+        self.keys = {}
+
+    def create(self, uid, label=""):
+        from types import SimpleNamespace
+
+        from twisted.internet.defer import succeed
+        info = SimpleNamespace(id=f"k{len(self.keys)}", uid=uid, label=label, created_at=0.0,
+                               revoked_at=None)
+        self.keys[info.id] = info
+        return succeed(SimpleNamespace(info=info, key=f"sk_{info.id}_secret"))
+
+    def list(self, uid):
+        from twisted.internet.defer import succeed
+        return succeed([k for k in self.keys.values() if k.uid == uid])
+
+    def revoke(self, uid, key_id):
+        from twisted.internet.defer import succeed
+        key = self.keys.get(key_id)
+        if key is None or key.revoked_at is not None:
+            return succeed(False)
+        key.revoked_at = 60.0
+        return succeed(True)
+
+
+def test_user_api_keys_create_list_revoke():
+    s = new_session(FakeService(), api_keys=FakeApiKeys())
+    add_user(s)
+    check(s, """
+jcli : user --api-key=foo create billing
+Created API key k0 for User id:foo: sk_k0_secret
+(shown once; only its hash is kept)
+jcli : user --api-key=foo revoke k0
+Successfully revoked API key k0 of User id:foo
+jcli : user --api-key=foo revoke k0
+Unknown API key: k0
+jcli : user --api-key=foo
+#k0 billing created 1970-01-01 00:00:00 revoked 1970-01-01 00:01:00
+Total API keys: 1
+jcli : user --api-key=nobody list
+Unknown User: nobody
+jcli : user --api-key=foo rotate
+Error: expected syntax: user --api-key=UID [list | create [LABEL] | revoke KEY_ID]
+""")
+    reply = s.step("user --api-key=foo create")
+    assert "secret" not in reply.call.audit
 
 
 # --- smppccm (§7.5) ----------------------------------------------------------------------------

@@ -41,7 +41,8 @@ Options:
   -s UID, --show=UID    Show user using it's UID
   --smpp-unbind=UID     Unbind user from smpp server using it's UID
   --smpp-ban=UID        Unbind and ban user from smpp server using it's UID
-  --api-key=UID         REST API keys of UID: list, create or revoke KEY_ID""".splitlines()
+  --api-key=UID         REST API keys of UID: list, create [LABEL] or revoke
+                        KEY_ID""".splitlines()
 
 
 def test_help_lists_jcli_commands_in_jcli_order_then_additions():
