@@ -38,7 +38,7 @@ from smscd.stores.interfaces import MessageRecord, QueueEntry
 
 log = Logger(namespace="connectors.fallthrough")
 
-CANDIDATES = "candidates"        # the key smscd.mt_pipeline writes
+CANDIDATES = "candidates"        # the extra key smscd.mt_pipeline writes (one constant)
 
 
 class WaitingQueues(Protocol):

@@ -1,22 +1,23 @@
-# tests: tests/integration/test_daemon.py, tests/integration/test_runbook.py
+# tests: tests/integration/test_daemon.py, tests/integration/test_runbook.py,
+#        tests/integration/test_daemon_wiring.py
 """The daemon: one process wiring store, provisioning, routing, listeners and connectors.
 
-Start order: store (blocking open; a store locked by another smscd stops us with one
-clear line), billing settings, Python interceptors (their own thread pool: scrypt uses the
+Start order: store (blocking open; a store locked by another smscd stops us with one clear
+line), billing settings, Python interceptors (their own thread pool: scrypt uses the
 reactor's), the provisioning service over the store (`provisioning.file` seeds an empty
 store, v1 or v2), the demo setup when asked (an in-process simulator as connector
 "demo-simulator", user "demo" in group "default", an MT DefaultRoute to the simulator and
-an MO DefaultRoute to the demo user, each created only if absent; the simulator's address
-is updated at every start), the dispatcher (MO router, HTTP callbacks) and customer
+an MO DefaultRoute to the demo user, each created only if absent; the simulator's address is
+updated at every start), the dispatcher (MO router, HTTP callbacks) and customer
 deliveries, the connectors as provisioned (LiveConnectors follows every later change), the
-MT pipeline, REST webhooks, then the listeners: SMPP, HTTP API (Jasmin's API with the REST
-API mounted at /v1), admin shell, admin REST API. Nothing is accepted before
-everything behind it runs. On a fresh start the generated passwords of the demo user and
-of the shell operator are printed once.
-Stop order is the reverse: stop listening, unbind customers (their answers in flight
-still go out), stop connectors (waiting for vendor answers up to their timeout), HTTP
-callbacks, deliveries, then close the store, which commits what is pending. Queued
-messages resume at the next start.
+MT pipeline, failover fall-through (connectors/fallthrough.py), REST webhooks, then the
+listeners: SMPP, HTTP API (Jasmin's API with the REST API mounted at /v1), admin shell,
+admin REST API. Nothing is accepted before everything behind it runs. On a fresh start the
+generated passwords of the demo user and of the shell operator are printed once.
+Stop order is the reverse: stop moving messages between connectors, stop listening, unbind
+customers (their answers in flight still go out), stop connectors (waiting for vendor
+answers up to their timeout), HTTP callbacks, deliveries, then close the store, which
+commits what is pending. Queued messages resume at the next start.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from connectors.connector_config import ConnectorConfig
+from connectors.fallthrough import FallThrough
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
 from connectors.smpp_client import ConnectorService
@@ -79,6 +81,7 @@ class Daemon:
     service: ProvisioningService | None = None
     live: LiveConnectors | None = None
     pipeline: Pipeline | None = None
+    fallthrough: FallThrough | None = None
     deliveries: CustomerDeliveries | None = None
     dispatcher: Dispatcher | None = None
     callbacks: HttpCallbacks | None = None
@@ -144,6 +147,11 @@ class Daemon:
         await live.follow(service)
         self.pipeline = pipeline = Pipeline(service, self._is_up, store.messages,
                                             store.billing, reactor, python)
+        self.fallthrough = FallThrough(
+            store.queues, store.messages, pipeline.is_up,
+            lambda: service.snapshot.smpp_connectors, reactor,
+            after=cfg.routing.fallthrough_after)
+        self.fallthrough.start()
         await self._listen_smpp(pipeline)
         await self._listen_http(pipeline)
         await self._listen_shell(service)
@@ -285,6 +293,8 @@ class Daemon:
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
+        if self.fallthrough is not None:
+            self.fallthrough.stop()
         for port in (self.admin_listening, self.shell_listening, self.http_listening,
                      self.listening):
             if port is not None:

@@ -39,6 +39,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from connectors.fallthrough import CANDIDATES
 from connectors.throttle import TokenBucket
 from routing.interceptor_actions import Reject
 from routing.interceptors import Interception, intercept
@@ -57,7 +58,6 @@ from smscd.submission import routed
 
 log = Logger(namespace="smscd.mt_pipeline")
 
-CANDIDATES = "candidates"
 SMPP, HTTP = "smpp", "http"
 
 

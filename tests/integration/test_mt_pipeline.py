@@ -14,6 +14,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
+from connectors.fallthrough import CANDIDATES
 from routing.filters import DestinationAddrFilter, TagFilter, UserFilter
 from routing.interceptor_actions import Reject, SetSource
 from routing.interceptors import Interception, InterceptorTable, StaticMTInterceptor
@@ -23,7 +24,7 @@ from routing.routes import (DefaultRoute, FailoverMTRoute, RandomRoundrobinMTRou
 from routing.table import RouteTable
 from smscd.credentials import MtCredential, MtQuotas
 from smscd.message import Address, Message, Part
-from smscd.mt_pipeline import CANDIDATES, Pipeline, Refused
+from smscd.mt_pipeline import Pipeline, Refused
 from smscd.service.api import RoutingSnapshot
 from smscd.smpp.status import CommandStatus as S
 from smscd.stores.interfaces import UserRecord

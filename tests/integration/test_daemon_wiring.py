@@ -1,0 +1,79 @@
+"""The daemon wires its finished parts together: failover fall-through runs, HTTP level-1
+callbacks fire at vendor acceptance, cancel_sm gives the hold back, the REST API's limits.
+The real daemon over loopback, simulators as vendors, the real SQLite store."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import pytest_twisted
+from twisted.internet import reactor
+
+from connectors.sim_config import SimulatorConfig
+from connectors.simulator import SimulatorService
+from smscd.config import load_config
+from smscd.daemon import Daemon
+from smscd.smpp.status import CommandStatus as S
+
+from test_routing_e2e import World, submit
+
+
+async def start_world(tmp_path: Path, cids: tuple[str, ...] = ("vnd1", "vnd2"),
+                      sim: dict[str, Any] | None = None, **config: Any) -> World:
+    sims, ports = {}, {}
+    for cid in cids:
+        sims[cid] = SimulatorService(SimulatorConfig(
+            accounts={"v": "vpw"}, receipt_delay=0.0, record_submits=True, mo_system_id="v",
+            **(sim or {})), reactor)
+        ports[cid] = await sims[cid].start(0)
+    raw: dict[str, Any] = {"data_dir": str(tmp_path), "smpp_server": {"port": 0},
+                           "http_api": {"port": 0}, "shell": {"port": 0},
+                           "admin_api": {"port": 0}, "demo": {"simulator": False}}
+    raw.update(config)
+    daemon = Daemon(load_config(raw), reactor, lambda line: None)
+    await daemon.start()
+    return World(daemon, sims, ports)
+
+
+async def stop_world(w: World) -> None:
+    for proto in w.binds:
+        if not proto.session.closed:
+            proto.close()
+    await w.daemon.stop()
+    for sim in w.sims.values():
+        await sim.stop()
+
+
+@pytest_twisted.async_yield_fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    w = await start_world(tmp_path, routing={"fallthrough_after": 0.2})
+    yield w
+    await stop_world(w)
+
+
+@pytest_twisted.ensureDeferred
+async def test_failover_messages_queued_on_a_connector_that_goes_down_reach_the_next(
+        world: World) -> None:
+    """Breaks if the daemon does not run FallThrough: messages queued for a failover
+    route's first connector wait for it forever once it goes down."""
+    await world.user("alice")
+    await world.connector("vnd1")
+    await world.service.smpp_connectors.update("vnd1", {"throughput": 0.01})  # 1 now, then none
+    runner = world.daemon.live.running["vnd1"]                 # type: ignore[union-attr]
+    await runner.until(lambda c: any(p.session.bound for p in c.bound))
+    await world.connector("vnd2")
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
+    await world.service.filters.add({"fid": "fo", "type": "DestinationAddrFilter",
+                                     "destination_addr": "^44"})
+    await world.service.mt_routes.add({"order": 10, "type": "FailoverMTRoute",
+                                       "filters": ["fo"], "connectors": ["vnd1", "vnd2"]})
+    esme = await world.bind("alice")
+    for i in range(3):
+        assert (await submit(esme, f"447000{i}")).command_status == S.ESME_ROK
+    await world.sims["vnd1"].until(lambda s: len(s.received.submits) == 1)
+    assert world.sims["vnd2"].received.submits == []
+    await world.sims["vnd1"].stop()                            # vnd1 goes down, 2 queued
+    await world.sims["vnd2"].until(lambda s: len(s.received.submits) == 2)
+    sent = sorted(p.destination_addr for s in world.sims.values() for p in s.received.submits)
+    assert sent == ["4470000", "4470001", "4470002"]
+    assert world.daemon.fallthrough is not None and world.daemon.fallthrough.moved == 2
