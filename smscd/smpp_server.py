@@ -43,13 +43,14 @@ from smscd.smpp import pdu as P
 from smscd.smpp.commands import CommandId as C
 from smscd.smpp.errors import SmppError
 from smscd.smpp.message_state import is_final
-from smscd.smpp.session import Event, RequestReceived, SessionConfig, Unbound
+from smscd.smpp.session import Event, RequestReceived, SessionConfig, State, Unbound
 from smscd.smpp.smpp_time import format_absolute
 from smscd.smpp.status import CommandStatus as S
 from smscd.smpp.validate import validate_submission
 from smscd.smpp_auth import Authenticator, BindRefused, Verifier, verify_in_thread
 from smscd.smpp_multi import submit_multi
 from smscd.smpp_protocol import HandlerBase, ReactorTime, SmppFactory, SmppProtocol, server_factory
+from smscd.stats import SmppUserStats, Stats
 from smscd.stores.interfaces import MessageLog, MessageRecord, UserRecord, Users
 from smscd.submission import build_message, destination_of
 
@@ -59,6 +60,7 @@ _BIND = (C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
 _BROADCAST_FAIL = {C.BROADCAST_SM: S.ESME_RBCASTFAIL,
                    C.QUERY_BROADCAST_SM: S.ESME_RBCASTQUERYFAIL,
                    C.CANCEL_BROADCAST_SM: S.ESME_RBCASTCANCELFAIL}
+_BIND_KIND = {State.BOUND_TRX: "trx", State.BOUND_RX: "rx", State.BOUND_TX: "tx"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class ServerContext:
     clock: ReactorTime
     settings: ServerSettings
     auth: Authenticator
+    stats: Stats
 
     def now_utc(self) -> tuple[float, datetime]:
         now = self.clock.seconds()
@@ -88,10 +91,13 @@ def smpp_server_factory(*, users: Users, log: MessageLog, pipeline: MtPipeline,
                         registry: BindRegistry, clock: ReactorTime,
                         settings: ServerSettings = ServerSettings(),
                         lockout: BindLockout | None = None,
-                        verify: Verifier = verify_in_thread) -> SmppFactory:
-    """The protocol factory for the customers' listening endpoint."""
+                        verify: Verifier = verify_in_thread,
+                        stats: Stats | None = None) -> SmppFactory:
+    """The protocol factory for the customers' listening endpoint; `stats` counts for
+    jCli `stats` (its own when not given)."""
     auth = Authenticator(users, clock, lockout or BindLockout(), registry.count, verify)
-    ctx = ServerContext(users, log, pipeline, registry, clock, settings, auth)
+    ctx = ServerContext(users, log, pipeline, registry, clock, settings, auth,
+                        stats or Stats(clock.seconds()))
     return server_factory(lambda: SmppServerHandler(ctx), clock, settings.session)
 
 
@@ -102,13 +108,16 @@ class SmppServerHandler(HandlerBase):
         self.ctx = ctx
         self.user: UserRecord | None = None
         self.peer_host = "?"
+        self.bound_as = ""                      # its _BIND_KIND while counted as bound
 
     # -- SmppHandler --------------------------------------------------------------------
     def connected(self, proto: SmppProtocol) -> None:
         self.peer_host = proto.connected_peer.rsplit(":", 1)[0]
+        self.ctx.stats.smpp_connected()
 
     def event(self, proto: SmppProtocol, event: Event) -> None:
         if type(event) is RequestReceived:
+            self.ctx.stats.smpp_request(self.ctx.clock.seconds())
             pdu = event.pdu
             cid = pdu.command_id
             if cid == C.SUBMIT_SM or cid == C.DATA_SM:
@@ -134,10 +143,15 @@ class SmppServerHandler(HandlerBase):
 
     def disconnected(self, proto: SmppProtocol, reason: Failure) -> None:
         self._leave(proto)
+        self.ctx.stats.smpp_disconnected()
 
     def _leave(self, proto: SmppProtocol) -> None:
         if self.user is not None:
             self.ctx.registry.remove(self.user.uid, proto)
+            if self.bound_as:
+                self.ctx.stats.smpp_unbound(self.user.uid, self.bound_as, self.peer_host,
+                                            self.ctx.clock.seconds())
+                self.bound_as = ""
 
     # -- bind -----------------------------------------------------------------------------
     def _on_bind(self, proto: SmppProtocol,
@@ -152,6 +166,9 @@ class SmppServerHandler(HandlerBase):
         proto.accept_bind(pdu, self.ctx.settings.system_id)
         self.user = user
         self.ctx.registry.add(user.uid, proto)
+        self.bound_as = _BIND_KIND[proto.session.state]
+        self.ctx.stats.smpp_bound(user.uid, self.bound_as, self.peer_host,
+                                  self.ctx.clock.seconds())
         log.info("{user} bound {state} from {peer}", user=user.username,
                  state=proto.session.state.name, peer=proto.connected_peer)
 
@@ -174,35 +191,43 @@ class SmppServerHandler(HandlerBase):
         assert user is not None                  # the session lets no submit in unbound
         resp_class = P.SubmitSmResp if type(pdu) is P.SubmitSm else P.DataSmResp
         now, now_dt = ctx.now_utc()
+        counters = ctx.stats.smpp_submit(user.uid, now)
         try:
             times = validate_submission(pdu, now_dt)
             message = build_message(pdu, message_id=new_message_id(now), user=user.uid,
                                     destination=destination_of(pdu), times=times, now=now,
                                     max_parts=ctx.settings.max_parts)
         except SmppError as e:
-            proto.respond(pdu, resp_class(command_status=e.status))
+            self._refuse(proto, pdu, resp_class(command_status=e.status), counters)
             return
         checked = check_smpp_submit(user.mt_credential, message)
         if isinstance(checked, CredentialRefusal):
-            proto.respond(pdu, resp_class(command_status=checked.smpp_status))
+            self._refuse(proto, pdu, resp_class(command_status=checked.smpp_status), counters)
             return
         ctx.pipeline.submit(user, checked, "smpp").addCallbacks(
-            self._accepted, self._not_accepted, callbackArgs=(proto, pdu, resp_class),
-            errbackArgs=(proto, pdu, resp_class, checked.id))
+            self._accepted, self._not_accepted, callbackArgs=(proto, pdu, resp_class, counters),
+            errbackArgs=(proto, pdu, resp_class, checked.id, counters))
 
     def _accepted(self, message_id: str, proto: SmppProtocol, pdu: P.Pdu,
-                  resp_class: Any) -> None:
+                  resp_class: Any, counters: SmppUserStats) -> None:
+        self.ctx.stats.smpp_submit_ok(counters, self.ctx.clock.seconds())
         proto.respond(pdu, resp_class(message_id=message_id))
 
     def _not_accepted(self, failure: Failure, proto: SmppProtocol, pdu: P.Pdu,
-                      resp_class: Any, message_id: str) -> None:
+                      resp_class: Any, message_id: str, counters: SmppUserStats) -> None:
         if failure.check(Refused):
             status = failure.value.smpp_status
         else:
             log.failure("submitting message {id} failed; answered ESME_RSYSERR", failure,
                         id=message_id)
             status = S.ESME_RSYSERR
-        proto.respond(pdu, resp_class(command_status=status))
+        self._refuse(proto, pdu, resp_class(command_status=status), counters)
+
+    def _refuse(self, proto: SmppProtocol, pdu: P.Pdu, resp: P.Pdu,
+                counters: SmppUserStats) -> None:
+        self.ctx.stats.smpp_submit_error(counters, resp.command_status == S.ESME_RTHROTTLED,
+                                         self.ctx.clock.seconds())
+        proto.respond(pdu, resp)
 
     # -- query_sm / cancel_sm / replace_sm ------------------------------------------------
     def _own(self, proto: SmppProtocol, pdu: P.Pdu, message_id: str, fail_status: int,
