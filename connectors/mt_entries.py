@@ -16,6 +16,10 @@ Rules:
 - Billing (optional `billing` hooks): a part the vendor accepted is captured; a part refused
   for good, or left unsettled when the retries run out, is released. Fire-and-forget: the
   hooks are idempotent and a crash in between is settled when the store opens again.
+- Level-1 HTTP callbacks (optional `dlr` hook, smscd.http_callbacks DlrCallbacks
+  .part_accepted): a part of a message sent over HTTP that the vendor accepted queues its
+  callback (the hook decides whether one is wanted); the entry is acked only once it is
+  queued.
 """
 from __future__ import annotations
 
@@ -41,6 +45,8 @@ from connectors.mt_pdus import NO_STATUS_ERROR, Outcome, error_code, retry_delay
 from connectors.rate_meter import RateMeter
 
 log = Logger(namespace="connectors.mt_entries")
+
+AcceptedHook = Callable[[Message, int, str], Deferred[None]]   # (message, part, connector)
 
 
 @dataclass(slots=True)
@@ -92,9 +98,10 @@ class EntrySettler:
     def __init__(self, cfg: ConnectorConfig, queues: Queues, messages: MessageLog,
                  correlations: Correlations, deliveries: Deliveries, clock: ReactorTime,
                  on_done: Callable[[Job], None], memory: int = 100_000,
-                 billing: PartHooks | None = None) -> None:
+                 billing: PartHooks | None = None, dlr: AcceptedHook | None = None) -> None:
         self.cfg = cfg
         self.billing = billing
+        self.dlr = dlr
         self._queues, self._messages, self._correlations = queues, messages, correlations
         self._deliveries, self._clock, self._on_done = deliveries, clock, on_done
         self._settled: OrderedDict[int, set[int]] = OrderedDict()
@@ -119,6 +126,8 @@ class EntrySettler:
         message_id, cfg = job.message.id, self.cfg
         if self.billing is not None:
             self.billing.part_accepted(message_id, index)
+        if self.dlr is not None and job.message.origin == "http":
+            job.pending.append(self.dlr(job.message, index, cfg.id))
         try:
             key = normalise_submitted_id(vendor_id, cfg.receipt_id_mode)
         except ValueError:

@@ -36,7 +36,7 @@ from smscd.smpp_protocol import DelayedCall, ReactorTime
 from smscd.stores.billing_interface import PartHooks
 from smscd.stores.interfaces import Correlations, MessageLog, QueueEntry, Queues
 from connectors.connector_config import ConnectorConfig
-from connectors.mt_entries import EntrySettler, Job, PartSend, PumpStats
+from connectors.mt_entries import AcceptedHook, EntrySettler, Job, PartSend, PumpStats
 from connectors.mt_pdus import Outcome, classify, submit_sm_for
 from connectors.throttle import TokenBucket
 
@@ -54,14 +54,15 @@ class Sender(Protocol):
 class MtPump:
     def __init__(self, cfg: ConnectorConfig, queues: Queues, messages: MessageLog,
                  correlations: Correlations, deliveries: Deliveries, clock: ReactorTime,
-                 memory: int = 100_000, billing: PartHooks | None = None) -> None:
+                 memory: int = 100_000, billing: PartHooks | None = None,
+                 dlr: AcceptedHook | None = None) -> None:
         self.cfg = cfg
         self.queue = mt_queue(cfg.id)
         self._queues, self._clock = queues, clock
         self._bucket = TokenBucket(cfg.throughput, cfg.burst, clock.seconds()) \
             if cfg.throughput > 0 else None
         self.settler = EntrySettler(cfg, queues, messages, correlations, deliveries, clock,
-                                    self._job_done, memory, billing)
+                                    self._job_done, memory, billing, dlr)
         if billing is not None:
             queues.on_expired(self.queue, partial(_release_expired, billing))
         self.stats = self.settler.stats

@@ -39,6 +39,7 @@ from connectors.connector_config import ConnectorConfig
 from connectors.failover import EndpointFor, FailoverBindEndpoint, HostPort, SessionLease, \
     backoff_policy
 from connectors.inbound import InboundHandler
+from connectors.mt_entries import AcceptedHook
 from connectors.mt_pump import MtPump, PartSend
 
 log = Logger(namespace="connectors.smpp_client")
@@ -56,14 +57,15 @@ class ConnectorService(Service):
                  rng: random.Random | None = None,
                  endpoint_for: EndpointFor | None = None,
                  billing: PartHooks | None = None,
-                 mo_parts: MoParts | None = None) -> None:
+                 mo_parts: MoParts | None = None,
+                 dlr: AcceptedHook | None = None) -> None:
         self.config = config
         self.name: str = config.id  # type: ignore[assignment]  # Service declares None
         self.reactor = reactor
         self.queues = queues
         rng = rng if rng is not None else random.Random()
         self.pump = MtPump(config, queues, messages, correlations, deliveries, reactor,
-                           billing=billing)
+                           billing=billing, dlr=dlr)
         self.inbound = InboundHandler(config, correlations, deliveries, reactor,
                                       queues=queues, mo_parts=mo_parts)
         self.bound: dict[SmppProtocol, HostPort] = {}

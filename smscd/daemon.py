@@ -161,9 +161,10 @@ class Daemon:
     def _connector(self, config: ConnectorConfig) -> ConnectorService:
         store = self.store
         assert store is not None and self.dispatcher is not None
+        assert self.callbacks is not None
         return ConnectorService(config, self.reactor, store.queues, store.messages,
                                 store.correlations, self.dispatcher, billing=store.billing,
-                                mo_parts=store.mo_parts)
+                                mo_parts=store.mo_parts, dlr=self.callbacks.dlr.part_accepted)
 
     def _unbind(self, uid: str) -> int:
         binds = self.registry.binds(uid)

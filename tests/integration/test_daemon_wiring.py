@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, AsyncIterator
+from urllib.parse import urlencode
 
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.web import server
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
@@ -15,7 +18,8 @@ from smscd.config import load_config
 from smscd.daemon import Daemon
 from smscd.smpp.status import CommandStatus as S
 
-from test_routing_e2e import World, submit
+from test_http_callbacks import Receiver, _Endpoint
+from test_routing_e2e import PASSWORD, World, submit
 
 
 async def start_world(tmp_path: Path, cids: tuple[str, ...] = ("vnd1", "vnd2"),
@@ -77,3 +81,33 @@ async def test_failover_messages_queued_on_a_connector_that_goes_down_reach_the_
     sent = sorted(p.destination_addr for s in world.sims.values() for p in s.received.submits)
     assert sent == ["4470000", "4470001", "4470002"]
     assert world.daemon.fallthrough is not None and world.daemon.fallthrough.moved == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_send_with_dlr_level_1_gets_its_callback_when_the_vendor_accepts(
+        world: World) -> None:
+    """Breaks if the daemon's connectors do not queue the level-1 callback (Jasmin's
+    dlr-level 1: the vendor's submit_sm_resp) of a message sent over /send."""
+    await world.user("alice")
+    await world.connector("vnd1")
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
+    receiver = Receiver()
+    listening = reactor.listenTCP(0, server.Site(_Endpoint(receiver)), interface="127.0.0.1")
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    try:
+        query = urlencode({"username": "alice", "password": PASSWORD, "to": "33600000001",
+                           "content": "hello", "dlr": "yes", "dlr-level": "1",
+                           "dlr-method": "GET",
+                           "dlr-url": f"http://127.0.0.1:{listening.getHost().port}/dlr"})
+        url = f"http://127.0.0.1:{world.daemon.http_port}/send?{query}"
+        response = await Agent(reactor, pool=pool).request(b"GET", url.encode())
+        body = (await readBody(response)).decode()
+        assert response.code == 200, body
+        message_id = body.split('"')[1]
+        await receiver.until(1)
+        [(method, params, _)] = receiver.got
+        assert (method, params["id"], params["level"], params["message_status"],
+                params["connector"]) == ("GET", message_id, "1", "ESME_ROK", "vnd1")
+    finally:
+        await pool.closeCachedConnections()
+        await listening.stopListening()
