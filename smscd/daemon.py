@@ -231,7 +231,8 @@ class Daemon:
             max_pdu_size=server.max_pdu_size), max_parts=cfg.text.max_parts)
         factory = smpp_server_factory(users=store.users, log=store.messages,
                                       pipeline=pipeline, registry=self.registry,
-                                      clock=self.reactor, settings=settings)
+                                      clock=self.reactor, settings=settings,
+                                      billing=store.billing)
         self.listening = await self._listen("SMPP", server.host, server.port, factory)
         self.port = self.listening.getHost().port
         running = sorted(self.live.running) if self.live is not None else []

@@ -15,8 +15,10 @@ Rules:
 - query_sm / cancel_sm / replace_sm see only the user's own messages; someone else's id
   looks exactly like an unknown one (ESME_RQUERYFAIL / RCANCELFAIL / RREPLACEFAIL).
   cancel_sm and replace_sm act on a message still waiting in its connector's queue (log
-  and queue in one durable change); cancel_sm by addresses (empty message_id) is not
-  supported, and replace_sm's schedule_delivery_time / validity_period are ignored.
+  and queue in one durable change); a cancelled message's billing hold is released at
+  once (`billing.message_failed`, as REST DELETE does). cancel_sm by addresses (empty
+  message_id) is not supported, and replace_sm's schedule_delivery_time / validity_period
+  are ignored.
 - Binds are checked by `smpp_auth.Authenticator`; accepted ones join the BindRegistry under
   the user's uid (messages carry the uid too), and leave it at unbind or disconnect.
   A bind keeps the user (and credentials) it was accepted with until it unbinds.
@@ -51,6 +53,7 @@ from smscd.smpp_auth import Authenticator, BindRefused, Verifier, verify_in_thre
 from smscd.smpp_multi import submit_multi
 from smscd.smpp_protocol import HandlerBase, ReactorTime, SmppFactory, SmppProtocol, server_factory
 from smscd.stats import SmppUserStats, Stats
+from smscd.stores.billing_interface import PartHooks
 from smscd.stores.interfaces import MessageLog, MessageRecord, UserRecord, Users
 from smscd.submission import build_message, destination_of
 
@@ -81,6 +84,7 @@ class ServerContext:
     settings: ServerSettings
     auth: Authenticator
     stats: Stats
+    billing: PartHooks | None = None    # releases a cancelled message's hold
 
     def now_utc(self) -> tuple[float, datetime]:
         now = self.clock.seconds()
@@ -92,12 +96,13 @@ def smpp_server_factory(*, users: Users, log: MessageLog, pipeline: MtPipeline,
                         settings: ServerSettings = ServerSettings(),
                         lockout: BindLockout | None = None,
                         verify: Verifier = verify_in_thread,
-                        stats: Stats | None = None) -> SmppFactory:
+                        stats: Stats | None = None,
+                        billing: PartHooks | None = None) -> SmppFactory:
     """The protocol factory for the customers' listening endpoint; `stats` counts for
-    jCli `stats` (its own when not given)."""
+    jCli `stats` (its own when not given); `billing` releases cancelled messages' holds."""
     auth = Authenticator(users, clock, lockout or BindLockout(), registry.count, verify)
     ctx = ServerContext(users, log, pipeline, registry, clock, settings, auth,
-                        stats or Stats(clock.seconds()))
+                        stats or Stats(clock.seconds()), billing)
     return server_factory(lambda: SmppServerHandler(ctx), clock, settings.session)
 
 
@@ -263,9 +268,18 @@ class SmppServerHandler(HandlerBase):
         def cancel(record: MessageRecord) -> Deferred[P.Pdu]:
             return self.ctx.log.cancel(record.message.id, record.message.user,
                                        mt_queue(record.message.connector)).addCallback(
-                lambda done: P.CancelSmResp(
-                    command_status=S.ESME_ROK if done else S.ESME_RCANCELFAIL))
+                self._cancelled, record.message.id)
         self._own(proto, pdu, pdu.message_id, S.ESME_RCANCELFAIL, cancel)
+
+    def _cancelled(self, done: bool, message_id: str) -> Deferred[P.Pdu] | P.Pdu:
+        if not done:
+            return P.CancelSmResp(command_status=S.ESME_RCANCELFAIL)
+        if self.ctx.billing is None:
+            return P.CancelSmResp()
+        d = self.ctx.billing.message_failed(message_id)
+        d.addErrback(lambda f: log.failure("releasing the hold of cancelled {id} failed", f,
+                                           id=message_id))
+        return d.addCallback(lambda _: P.CancelSmResp())
 
     def _on_replace(self, proto: SmppProtocol, pdu: P.ReplaceSm) -> None:
         status = replace_sm_status(pdu)

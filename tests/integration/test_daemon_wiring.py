@@ -3,6 +3,7 @@ callbacks fire at vendor acceptance, cancel_sm gives the hold back, the REST API
 The real daemon over loopback, simulators as vendors, the real SQLite store."""
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
 from smscd.config import load_config
 from smscd.daemon import Daemon
+from smscd.smpp import pdu as P
 from smscd.smpp.status import CommandStatus as S
 
 from test_http_callbacks import Receiver, _Endpoint
@@ -111,3 +113,25 @@ async def test_http_send_with_dlr_level_1_gets_its_callback_when_the_vendor_acce
     finally:
         await pool.closeCachedConnections()
         await listening.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancel_sm_gives_the_billing_hold_back_at_once(world: World) -> None:
+    """Breaks if the SMPP server's cancel_sm leaves the cancelled message's money held
+    (REST DELETE releases it; cancel_sm must too)."""
+    await world.user("alice")
+    await world.connector("vnd1", start=False)              # queued, never sent
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1",
+                                       "rate": "1.5"})
+    billing = world.daemon.store.billing                    # type: ignore[union-attr]
+    await billing.set_balance("alice", "5")
+    esme = await world.bind("alice")
+    resp = await submit(esme)
+    assert resp.command_status == S.ESME_ROK
+    assert billing.account("alice").balance == Decimal("3.5")
+    cancelled = await esme.request(P.CancelSm(message_id=resp.message_id))
+    assert cancelled.command_status == S.ESME_ROK
+    assert billing.account("alice").balance == Decimal(5)
+    again = await esme.request(P.CancelSm(message_id=resp.message_id))
+    assert again.command_status == S.ESME_RCANCELFAIL
+    assert billing.account("alice").balance == Decimal(5)
