@@ -15,6 +15,7 @@ from smscd.config import HttpApiConfig
 from smscd.mt_pipeline import MtPipeline
 from smscd.smpp.split import SplitMethod
 from smscd.smpp_auth import Verifier, verify_in_thread
+from smscd.stats import Stats
 from smscd.stores.interfaces import Users
 
 from .auth import Clock, HttpAuthenticator, PasswordCache
@@ -26,12 +27,14 @@ __all__ = ["http_api_site"]
 
 def http_api_site(pipeline: MtPipeline, users: Users, billing: Accounts, clock: Clock,
                   config: HttpApiConfig, *, max_parts: int = 255,
-                  verify: Verifier = verify_in_thread, user_ttl: float = 1.0) -> Site:
-    """The site to listen with (TCP4ServerEndpoint(reactor, config.port, interface=...))."""
+                  verify: Verifier = verify_in_thread, user_ttl: float = 1.0,
+                  stats: Stats | None = None) -> Site:
+    """The site to listen with (TCP4ServerEndpoint(reactor, config.port, interface=...));
+    `stats` counts for jCli `stats` (its own when not given)."""
     split = SplitMethod.SAR if config.long_content_split == "sar" else SplitMethod.UDH8
     api = HttpApi(pipeline=pipeline,
                   auth=HttpAuthenticator(users, clock, verify,
                                          PasswordCache(config.auth_cache_size), user_ttl),
                   billing=billing, builder=Builder(BuildSettings(split, max_parts)),
-                  clock=clock)
+                  clock=clock, stats=stats or Stats(clock.seconds()))
     return site_for(api, config.max_body_size)

@@ -22,7 +22,7 @@ Rules (../shared/reference/jasmin.md §4.1-§4.4):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any, Callable, Coroutine, Protocol, cast
 
@@ -36,6 +36,7 @@ from smscd import __version__
 from smscd.billing import Account
 from smscd.ids import new_message_id
 from smscd.mt_pipeline import MtPipeline, Refused
+from smscd.stats import Stats
 from smscd.stores.interfaces import UserRecord
 
 from . import authorize
@@ -62,17 +63,20 @@ class HttpApi:
     billing: Accounts
     builder: Builder
     clock: Clock
+    stats: Stats = field(default_factory=lambda: Stats(0.0))   # jCli `stats` counters
 
-    async def login(self, args: Args, peer: str) -> UserRecord:
+    async def login(self, args: Args, peer: str, kind: str) -> UserRecord:
+        """The user; `kind` (send, rate, balance) is what it asks, for its stats."""
         username = args["username"]
         user = await self.auth.authenticate(username, args["password"], peer)
         if user is None:
             raise HttpError(403, f"Authentication failure for username:{username}")
+        self.stats.http_login(user.uid, kind, self.clock.seconds())
         return user
 
     async def send(self, args: Args, peer: str) -> str:
         hex_octets(args)                   # Jasmin reads the content before the login
-        user = await self.login(args, peer)
+        user = await self.login(args, peer, "send")
         now = self.clock.seconds()
         cred = user.mt_credential
         message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
@@ -82,7 +86,7 @@ class HttpApi:
 
     async def rate(self, args: Args, peer: str) -> dict[str, Any]:
         hex_octets(args)
-        user = await self.login(args, peer)
+        user = await self.login(args, peer, "rate")
         now = self.clock.seconds()
         message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
                                        now=now)
@@ -94,7 +98,7 @@ class HttpApi:
                 "unit_rate": 0.0 if unlimited else float(quote.rate)}
 
     async def balance(self, args: Args, peer: str) -> dict[str, Any]:
-        user = await self.login(args, peer)
+        user = await self.login(args, peer, "balance")
         authorize.check_balance(user.mt_credential, user.username)
         account = self.billing.account(user.uid)
         return {"balance": "ND" if account.balance is None else float(account.balance),
@@ -148,13 +152,15 @@ class _Page(Resource):
     isLeaf = True
     content_type = b"text/plain"
 
-    def __init__(self, prepare: Callable[[Args], Args], handle: Handler) -> None:
+    def __init__(self, prepare: Callable[[Args], Args], handle: Handler, api: HttpApi) -> None:
         super().__init__()
         self.prepare = prepare
         self.handle = handle
+        self.api = api
 
     def serve(self, request: server.Request) -> Any:
         request.setHeader(b"content-type", self.content_type)
+        self.api.stats.http_request(self.api.clock.seconds())
         if getattr(request, "too_large", False):
             request.setResponseCode(413)
             return self.error_body(f"Request body too large: at most "
@@ -172,6 +178,7 @@ class _Page(Resource):
         return await self.handle(self.prepare(request_args(request)), peer)
 
     def _write(self, result: Any, request: server.Request, gone: list[bool]) -> None:
+        self.api.stats.http_success(self.api.clock.seconds())
         if not gone:
             _finish(request, 200, self.ok_body(result))
 
@@ -181,6 +188,7 @@ class _Page(Resource):
         else:
             log.failure("{path} failed", failure, path=request.path)
             status, text = 500, INTERNAL_ERROR
+        self.api.stats.http_error(status, text)
         if not gone:
             _finish(request, status, self.error_body(text))
 
@@ -257,8 +265,9 @@ class LimitedRequest(server.Request):
 def root_resource(api: HttpApi) -> Resource:
     root = Resource()
     pages: dict[bytes, Resource] = {
-        b"": TextPage(__version__), b"send": SendPage(send_args, api.send),
-        b"rate": JsonPage(rate_args, api.rate), b"balance": JsonPage(balance_args, api.balance),
+        b"": TextPage(__version__), b"send": SendPage(send_args, api.send, api),
+        b"rate": JsonPage(rate_args, api.rate, api),
+        b"balance": JsonPage(balance_args, api.balance, api),
         b"ping": TextPage("Jasmin/PONG")}
     for name, page in pages.items():
         root.putChild(name, cast(IResource, page))
