@@ -36,6 +36,7 @@ class Context:
     profiles: Any = None
     billing: Any = None
     api_keys: Any = None
+    stats: Any = None                     # smscd.stats.Stats of the running daemon
 
 
 Action = Callable[[Context, Any, str], Reply]     # (context, option value, rest of line)

@@ -27,21 +27,22 @@ PROFILES_DIR = "profiles"
 
 def shell_factory(service: Any, operators: Operators, data_dir: Path, reactor: Any,
                   authentication: bool = True, queues: Any = None,
-                  billing: Any = None, api_keys: Any = None) -> ShellFactory:
+                  billing: Any = None, api_keys: Any = None,
+                  stats: Any = None) -> ShellFactory:
     """The telnet factory over `service` (smscd.service.api.ProvisioningApi)."""
     return ShellFactory(COMMANDS, service, AuditLog(Path(data_dir) / AUDIT_FILE), reactor,
                         authentication=authentication, operators=operators, queues=queues,
                         profiles=ProfileFiles(Path(data_dir) / PROFILES_DIR),
-                        billing=billing, api_keys=api_keys)
+                        billing=billing, api_keys=api_keys, stats=stats)
 
 
 async def start_shell(reactor: Any, service: Any, config: Config, queues: Any = None,
-                      billing: Any = None, api_keys: Any = None) -> Any:
+                      billing: Any = None, api_keys: Any = None, stats: Any = None) -> Any:
     """Listen on `config.shell`; the listening port (`.getHost().port`, `.stopListening()`)."""
     operators = Operators(config.data_dir)
     operators.new_local_token()
     factory = shell_factory(service, operators, config.data_dir, reactor,
-                            config.shell.authentication, queues, billing, api_keys)
+                            config.shell.authentication, queues, billing, api_keys, stats)
     host = config.shell.host
     endpoint_class = TCP6ServerEndpoint if ":" in host else TCP4ServerEndpoint
     return await endpoint_class(reactor, config.shell.port, interface=host).listen(factory)

@@ -24,11 +24,11 @@ QUIT_DOC = "Disconnect from console"
 class Session:
     def __init__(self, commands: Sequence[Command], service: Any, operator: str,
                  session_ref: int, queues: Any = None, profiles: Any = None,
-                 billing: Any = None, api_keys: Any = None) -> None:
+                 billing: Any = None, api_keys: Any = None, stats: Any = None) -> None:
         self.commands = {c.name: c for c in commands}
         self.ctx = Context(service=service, operator=operator, session_ref=session_ref,
                            queues=queues, profiles=profiles, billing=billing,
-                           api_keys=api_keys)
+                           api_keys=api_keys, stats=stats)
         self.draft: Draft | None = None
         self.closed = False
 

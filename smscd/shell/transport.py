@@ -55,11 +55,12 @@ class ShellFactory(ServerFactory):
                  clock: Any, authentication: bool = True,
                  operators: Operators | None = None, verify: Verifier | None = None,
                  lockout: BindLockout | None = None, queues: Any = None,
-                 profiles: Any = None, billing: Any = None, api_keys: Any = None) -> None:
+                 profiles: Any = None, billing: Any = None, api_keys: Any = None,
+                 stats: Any = None) -> None:
         self.commands = commands
         self.service = service
         self.queues, self.profiles, self.billing = queues, profiles, billing
-        self.api_keys = api_keys
+        self.api_keys, self.stats = api_keys, stats
         self.audit = audit
         self.clock = clock
         self.authentication = authentication
@@ -249,7 +250,8 @@ class ShellProtocol(HistoricRecvLine):
         shell = self.shell
         self.session = Session(shell.commands, shell.service, operator, self.ref,
                                queues=shell.queues, profiles=shell.profiles,
-                               billing=shell.billing, api_keys=shell.api_keys)
+                               billing=shell.billing, api_keys=shell.api_keys,
+                               stats=shell.stats)
         log.info("shell session {ref} opened by {operator} from {peer}", ref=self.ref,
                  operator=operator, peer=self.peer)
         self._write([f"Welcome to smscd {__version__} console",
