@@ -55,6 +55,7 @@ from smscd.shell.listener import start_shell
 from smscd.shell.operators import DEFAULT_OPERATOR, ensure_operator
 from smscd.smpp.session import SessionConfig
 from smscd.smpp_server import ServerSettings, smpp_server_factory
+from smscd.stats import Stats
 from smscd.stores.interfaces import DEFAULT_GROUP
 from smscd.stores.sqlite import SqliteStore
 from smscd.webhooks import Webhooks
@@ -78,6 +79,7 @@ class Daemon:
     store: SqliteStore | None = None
     simulator: SimulatorService | None = None
     registry: BindRegistry = field(default_factory=BindRegistry)
+    stats: Stats | None = None               # jCli `stats` counters, made at start
     service: ProvisioningService | None = None
     live: LiveConnectors | None = None
     pipeline: Pipeline | None = None
@@ -107,6 +109,7 @@ class Daemon:
 
     async def _start(self) -> None:
         cfg, reactor = self.config, self.reactor
+        self.stats = Stats(reactor.seconds())
         try:
             self.store = SqliteStore.open(
                 cfg.store_path, reactor, max_batch=cfg.store.group_commit_max_batch,
@@ -232,7 +235,7 @@ class Daemon:
         factory = smpp_server_factory(users=store.users, log=store.messages,
                                       pipeline=pipeline, registry=self.registry,
                                       clock=self.reactor, settings=settings,
-                                      billing=store.billing)
+                                      billing=store.billing, stats=self.stats)
         self.listening = await self._listen("SMPP", server.host, server.port, factory)
         self.port = self.listening.getHost().port
         running = sorted(self.live.running) if self.live is not None else []
@@ -243,7 +246,7 @@ class Daemon:
         cfg, store = self.config, self.store
         assert store is not None
         site = http_api_site(pipeline, store.users, store.billing, self.reactor, cfg.http_api,
-                             max_parts=cfg.text.max_parts)
+                             max_parts=cfg.text.max_parts, stats=self.stats)
         site.resource.putChild(b"v1", rest_api_resource(
             pipeline, store.messages, store.users, store.billing, store.api_keys,
             store.idempotency, self.reactor, inbound=store.inbound, webhooks=self.webhooks))
@@ -259,7 +262,8 @@ class Daemon:
             self.shell_listening = await start_shell(self.reactor, service, cfg,
                                                      queues=store.queues,
                                                      billing=store.billing,
-                                                     api_keys=store.api_keys)
+                                                     api_keys=store.api_keys,
+                                                     stats=self.stats)
         except Exception as e:
             raise StartupError(f"cannot listen for the shell on {cfg.shell.host}:"
                                f"{cfg.shell.port}: {e}") from None
