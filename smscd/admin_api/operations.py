@@ -8,7 +8,7 @@ Rules:
   returns the JSON value to answer; refusals are the service's own errors (mapped to
   404/409/422 by errors.py) or an ApiError.
 - Every mutator's Deferred is awaited: the answer means durable and live.
-- What this daemon cannot do (no API key store, a store without purge) is 501, saying so.
+- What this daemon cannot do (no API key store) is 501, saying so.
 """
 from __future__ import annotations
 
@@ -288,11 +288,7 @@ class Operations:
         return {"requeued": int(path["id"])}
 
     async def purge_dead(self, path: Path, query: Query, body: Body | None) -> Any:
-        purge = getattr(self._queues(), "purge_dead", None)
-        if purge is None:
-            raise ApiError(501, "not_implemented", "this store cannot purge dead letters "
-                           "yet; requeue them or leave them")
-        return {"purged": await _call(purge, path["queue"])}
+        return {"purged": await _call(self._queues().purge_dead, path["queue"])}
 
     async def stats(self, path: Path, query: Query, body: Body | None) -> Any:
         statuses = self.service.smpp_connectors.statuses()

@@ -2,8 +2,8 @@
 """`queue` (new in smscd): the dead letters of the running daemon, listed and put back.
 
 Queue names: `mt:<connector>`, `deliver:<user>`, `mo:unrouted`. Reads and requeues go to
-the daemon's `Queues` (smscd.stores.interfaces) through the Context; a purge needs the
-store to offer `purge_dead(queue)`, and says so when it does not.
+the daemon's `Queues` (smscd.stores.interfaces) through the Context, and so does a purge
+(`purge_dead(queue)`: the queue's dead letters are gone for good, durably).
 """
 from __future__ import annotations
 
@@ -69,11 +69,7 @@ def _requeue_each(queues: Any, numbers: list[int]) -> Any:
 
 
 def _purge(ctx: Context, queue: str, arg: str) -> Reply:
-    purge = getattr(ctx.queues, "purge_dead", None)
-    if purge is None:
-        return say("Error: this store cannot purge dead letters yet; requeue them or "
-                   "leave them")
-    return call(lambda: purge(queue), f"queue --purge={queue}",
+    return call(lambda: ctx.queues.purge_dead(queue), f"queue --purge={queue}",
                 lambda n: say(f"Successfully purged {n} dead letter(s) from {queue}"),
                 lambda e: say(f"Error: {e}"))
 

@@ -131,6 +131,9 @@ class Queues(Protocol):
     def requeue_dead(self, dead_id: int) -> Deferred[bool]:
         """Put a dead letter back in its queue with attempts reset to 0."""
 
+    def purge_dead(self, queue: str) -> Deferred[int]:
+        """Drop every dead letter of `queue` for good (durably); fires with how many."""
+
     def on_expired(self, queue: str, handler: ExpiredHandler | None) -> None:
         """Call `handler` with the entries of `queue` dropped because they expired, once their
         removal is durable (they are also kept as dead letters with reason "expired")."""

@@ -682,7 +682,7 @@ def test_stats_smppc_and_not_collected(shell):
         "Total connectors: 1"]
     assert run(shell, "stats --smppc=nope") == ["Unknown connector: nope"]
     assert run(shell, "stats --users") == [
-        "Error: user statistics are not collected by this smscd yet"]
+        "Error: runtime statistics are not available in this shell"]
     assert run(shell, "stats") == ["Missing required option"]
 
 
@@ -717,6 +717,13 @@ class FakeQueues:
         from twisted.internet.defer import succeed
         return succeed(self.dead.pop(dead_id, None) is not None)
 
+    def purge_dead(self, queue):
+        from twisted.internet.defer import succeed
+        gone = [k for k, d in self.dead.items() if d.queue == queue]
+        for k in gone:
+            del self.dead[k]
+        return succeed(len(gone))
+
 
 def test_queue_list_and_requeue():
     s = new_session(queues=FakeQueues())
@@ -726,8 +733,7 @@ def test_queue_list_and_requeue():
     assert run(s, "queue -q 7,8") == ["7: requeued", "8: no such dead letter"]
     assert run(s, "queue -q x") == ["Error: requeue expects dead letter ids (numbers from "
                                     "queue -l)"]
-    assert run(s, "queue -p mt:Demo") == ["Error: this store cannot purge dead letters yet; "
-                                          "requeue them or leave them"]
+    assert run(s, "queue -p mt:Demo") == ["Successfully purged 0 dead letter(s) from mt:Demo"]
 
 
 def test_audit_text_names_the_change_and_masks_the_password(shell):
