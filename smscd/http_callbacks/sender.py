@@ -16,100 +16,37 @@ Rules:
 """
 from __future__ import annotations
 
-from typing import Any
-
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
+from twisted.internet.defer import CancelledError, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.error import SchemeNotSupported
 
-from connectors.conditions import Conditions
 from smscd.customer_delivery import RetryPolicy
 from smscd.message import UnsupportedFormat
+from smscd.outbound_retry import QueueSender
 from smscd.stores.interfaces import QueueEntry, Queues
 
 from .calls import Call, is_ack, load_call
 from .client import CallbackClient
 
-log = Logger(namespace="smscd.http_callbacks")
-
 DLR_QUEUE = "http:dlr"
 
 
-class CallbackSender:
+class CallbackSender(QueueSender):
+    noun = "callback"
+    log = Logger(namespace="smscd.http_callbacks")
+
     def __init__(self, queues: Queues, client: CallbackClient, *, concurrency: int = 50,
                  max_attempts: int = 15, retry: RetryPolicy = RetryPolicy(),
                  queue: str = DLR_QUEUE) -> None:
-        self.queues = queues
+        super().__init__(queues, queue, concurrency=concurrency, retry=retry)
         self.client = client
-        self.concurrency = concurrency
         self.max_attempts = max_attempts
-        self.retry = retry
-        self.queue = queue
-        self.in_flight: dict[int, Deferred[Any]] = {}
-        self.delivered = 0
-        self.failures = 0
-        self.dead_lettered = 0
-        self.conditions: Conditions[CallbackSender] = Conditions(self)
-        self._wait: Deferred[None] | None = None
-        self._stopped = True
-        self._pumping = False
-        self._again = False
 
-    def start(self) -> None:
-        self._stopped = False
-        self.pump()
+    def _exhausted(self, entry: QueueEntry) -> bool:
+        return entry.attempts + 1 >= self.max_attempts
 
-    def stop(self) -> None:
-        """Stop taking entries; calls in flight are cancelled and tried again later."""
-        self._stopped = True
-        wait, self._wait = self._wait, None
-        if wait is not None:
-            wait.cancel()
-        for d in list(self.in_flight.values()):
-            d.cancel()
-
-    def until(self, condition: Any) -> Deferred[None]:
-        """Fires once `condition(sender)` holds (tests, operators)."""
-        return self.conditions.until(condition)
-
-    def pump(self) -> None:
-        """Send what there is room for; safe to call at any time, even re-entered."""
-        if self._pumping:
-            self._again = True
-            return
-        self._pumping = True
-        try:
-            self._again = True
-            while self._again and not self._stopped:
-                self._again = False
-                self._round()
-        finally:
-            self._pumping = False
-
-    def _round(self) -> None:
-        room = self.concurrency - len(self.in_flight)
-        if room <= 0:
-            return                       # an answer will call pump
-        entries = self.queues.take(self.queue, room)
-        if not entries:
-            if self._wait is None:
-                d = self.queues.when_ready(self.queue)
-                if d.called:
-                    self._again = True
-                else:
-                    self._wait = d
-                    d.addCallbacks(self._ready, lambda f: f.trap(CancelledError))
-            return
-        for entry in entries:
-            self._send(entry)
-        self._again = True
-
-    def _ready(self, _: None) -> None:
-        self._wait = None
-        self.pump()
-
-    def _send(self, entry: QueueEntry) -> None:
+    def _dispatch(self, entry: QueueEntry) -> None:
         try:
             call = entry.obj if isinstance(entry.obj, Call) else load_call(entry.payload)
         except UnsupportedFormat as e:
@@ -124,7 +61,7 @@ class CallbackSender:
         self.in_flight.pop(entry.id, None)
         if isinstance(result, Failure):
             if result.check(CancelledError) and self._stopped:
-                self._settle(self.queues.release(entry))
+                self._released(entry)
                 return
             if result.check(UnicodeError, ValueError, SchemeNotSupported):
                 self._bury(entry, f"cannot call {call.url!r}: {result.getErrorMessage()}")
@@ -139,24 +76,4 @@ class CallbackSender:
                 self.pump()
                 return
             reason = f"answered {code} {body[:60]!r}, not ACK/Jasmin"
-        self.failures += 1
-        if entry.attempts + 1 >= self.max_attempts:
-            self._bury(entry, f"{entry.attempts + 1} attempts, last: {reason}")
-        else:
-            delay = self.retry.delay(entry.attempts)
-            log.info("callback {ref} to {url}: {reason}; try {n} in {delay:.1f} s",
-                     ref=call.ref, url=call.url, reason=reason, n=entry.attempts + 2,
-                     delay=delay)
-            self._settle(self.queues.retry(entry, delay, reason))
-        self.pump()
-
-    def _bury(self, entry: QueueEntry, reason: str) -> None:
-        log.warn("callback {key}: {reason}; kept as a dead letter in {queue}",
-                 key=entry.key, reason=reason, queue=self.queue)
-        self.dead_lettered += 1
-        self._settle(self.queues.dead_letter(entry, reason))
-
-    def _settle(self, d: Deferred[None]) -> None:
-        d.addErrback(lambda f: log.failure("{queue}: store update failed", f,
-                                           queue=self.queue))
-        d.addBoth(lambda _: self.conditions.check())
+        self._failed(entry, f"callback {call.ref} to {call.url}", reason)

@@ -34,17 +34,15 @@ from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer, IResponse
 
-from connectors.conditions import Conditions
 from smscd.customer_delivery import RetryPolicy
 from smscd.http_callbacks.client import USER_AGENT
 from smscd.message import UnsupportedFormat
+from smscd.outbound_retry import QueueSender
 from smscd.stores.interfaces import QueueEntry, Queues
 from smscd.stores.sqlite_webhooks import Endpoint
 
 from . import signing
 from .events import Delivery, load_delivery
-
-log = Logger(namespace="smscd.webhooks")
 
 QUEUE = "webhooks"
 
@@ -77,89 +75,46 @@ def subject_of(key: str) -> str:
     return key.rpartition(":")[0]
 
 
-class WebhookSender:
+class WebhookSender(QueueSender):
+    noun = "webhook"
+    log = Logger(namespace="smscd.webhooks")
+
     def __init__(self, reactor: Any, queues: Queues, pool: HTTPConnectionPool,
                  endpoint: Callable[[str], Endpoint | None], *, concurrency: int = 20,
                  retry: RetryPolicy = RetryPolicy(), period: float = 86400.0,
                  timeout: float = 10.0, connect_timeout: float = 5.0) -> None:
+        super().__init__(queues, QUEUE, concurrency=concurrency, retry=retry)
         self.reactor = reactor
-        self.queues = queues
         self.agent = Agent(reactor, connectTimeout=connect_timeout, pool=pool)
         self.endpoint = endpoint
-        self.concurrency = concurrency
-        self.retry = retry
         self.period = period
         self.timeout = timeout
-        self.in_flight: dict[int, Deferred[Any]] = {}
-        self.delivered = self.failures = self.dead_lettered = 0
-        self.conditions: Conditions[WebhookSender] = Conditions(self)
         self._unsettled: dict[str, list[int]] = {}
         self._parked: dict[str, list[QueueEntry]] = {}
-        self._wait: Deferred[None] | None = None
-        self._stopped = True
-        self._pumping = self._again = False
 
     def start(self) -> None:
         for entry in self.queues.waiting(QUEUE):
             self._register(entry)
-        self._stopped = False
-        self.pump()
+        super().start()
 
     def stop(self) -> None:
-        self._stopped = True
-        wait, self._wait = self._wait, None
-        if wait is not None:
-            wait.cancel()
-        for d in list(self.in_flight.values()):
-            d.cancel()
+        super().stop()
         for parked in self._parked.values():
             for entry in parked:
                 self.queues.release(entry)
         self._parked.clear()
 
-    def until(self, condition: Callable[[WebhookSender], bool]) -> Deferred[None]:
-        return self.conditions.until(condition)
+    def _dispatch(self, entry: QueueEntry) -> None:
+        subject = self._register(entry)
+        if self._unsettled[subject][0] < entry.id:
+            parked = self._parked.setdefault(subject, [])
+            parked.append(entry)
+            parked.sort(key=lambda e: e.id)
+        else:
+            self._send(entry)
 
-    def pump(self) -> None:
-        if self._pumping:
-            self._again = True
-            return
-        self._pumping = True
-        try:
-            self._again = True
-            while self._again and not self._stopped:
-                self._again = False
-                self._round()
-        finally:
-            self._pumping = False
-
-    def _round(self) -> None:
-        room = self.concurrency - len(self.in_flight)
-        if room <= 0:
-            return
-        entries = self.queues.take(QUEUE, room)
-        if not entries:
-            if self._wait is None:
-                d = self.queues.when_ready(QUEUE)
-                if d.called:
-                    self._again = True
-                else:
-                    self._wait = d
-                    d.addCallbacks(self._ready, lambda f: f.trap(CancelledError))
-            return
-        for entry in entries:
-            subject = self._register(entry)
-            if self._unsettled[subject][0] < entry.id:
-                parked = self._parked.setdefault(subject, [])
-                parked.append(entry)
-                parked.sort(key=lambda e: e.id)
-            else:
-                self._send(entry)
-        self._again = True
-
-    def _ready(self, _: None) -> None:
-        self._wait = None
-        self.pump()
+    def _exhausted(self, entry: QueueEntry) -> bool:
+        return sum(self.retry.delay(i) for i in range(entry.attempts + 1)) > self.period
 
     def _register(self, entry: QueueEntry) -> str:
         subject = subject_of(entry.key)
@@ -178,7 +133,7 @@ class WebhookSender:
             return
         endpoint = self.endpoint(delivery.endpoint)
         if endpoint is None:
-            self._settled(entry, self.queues.ack(entry))
+            self._gone(entry, self.queues.ack(entry))
             return
         d = maybeDeferred(self._post, endpoint, delivery, entry.key)
         self.in_flight[entry.id] = d
@@ -206,7 +161,7 @@ class WebhookSender:
         self.in_flight.pop(entry.id, None)
         if isinstance(result, Failure):
             if result.check(CancelledError) and self._stopped:
-                self.queues.release(entry)
+                self._released(entry)
                 return
             if result.check(UnicodeError, ValueError):
                 self._bury(entry, f"cannot post: {result.getErrorMessage()}")
@@ -215,28 +170,13 @@ class WebhookSender:
             reason = f"no answer: {result.getErrorMessage() or result.type.__name__}"
         elif 200 <= result < 300:
             self.delivered += 1
-            self._settled(entry, self.queues.ack(entry))
+            self._gone(entry, self.queues.ack(entry))
             return
         else:
             reason = f"answered {result}"
-        self.failures += 1
-        spent = sum(self.retry.delay(i) for i in range(entry.attempts + 1))
-        if spent > self.period:
-            self._bury(entry, f"{entry.attempts + 1} attempts, last: {reason}")
-        else:
-            delay = self.retry.delay(entry.attempts)
-            log.info("webhook {key}: {reason}; try again in {delay:.1f} s", key=entry.key,
-                     reason=reason, delay=delay)
-            self._settle(self.queues.retry(entry, delay, reason))
-        self.pump()
+        self._failed(entry, f"webhook {entry.key}", reason)
 
-    def _bury(self, entry: QueueEntry, reason: str) -> None:
-        log.warn("webhook {key}: {reason}; kept as a dead letter in {queue}", key=entry.key,
-                 reason=reason, queue=QUEUE)
-        self.dead_lettered += 1
-        self._settled(entry, self.queues.dead_letter(entry, reason))
-
-    def _settled(self, entry: QueueEntry, d: Deferred[None]) -> None:
+    def _gone(self, entry: QueueEntry, d: Deferred[None]) -> None:
         """`entry` is gone for good: the next delivery of its subject may go."""
         subject = subject_of(entry.key)
         ids = self._unsettled.get(subject, [])
@@ -251,7 +191,3 @@ class WebhookSender:
             self._parked.pop(subject, None)
         self._settle(d)
         self.pump()
-
-    def _settle(self, d: Deferred[None]) -> None:
-        d.addErrback(lambda f: log.failure("{queue}: store update failed", f, queue=QUEUE))
-        d.addBoth(lambda _: self.conditions.check())
