@@ -105,6 +105,23 @@ class HttpApiConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RestApiConfig:
+    max_body_size: int
+    busy_queue_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebhooksConfig:
+    concurrency: int
+    retry_delay: float
+    retry_max_delay: float
+    period: float
+    timeout: float
+    connect_timeout: float
+    max_endpoints: int
+
+
+@dataclass(frozen=True, slots=True)
 class HttpCallbacksConfig:
     timeout: float
     connect_timeout: float
@@ -138,7 +155,9 @@ class Config:
     shell: ShellConfig
     admin_api: AdminApiConfig
     http_api: HttpApiConfig
+    rest_api: RestApiConfig
     http_callbacks: HttpCallbacksConfig
+    webhooks: WebhooksConfig
     billing: BillingConfig
     routing: RoutingConfig
 
@@ -272,12 +291,18 @@ SECTIONS = (
     Section("http_api", HttpApiConfig, "the Jasmin-compatible HTTP API (/send, /rate, ...)", (
         Key("host", str, "127.0.0.1", "address to listen on (loopback only by default)"),
         Key("port", int, 1401, "TCP port to listen on (0: any free port)", lo=0, hi=65535),
-        Key("max_body_size", int, 65536, "largest request body accepted, in octets (413 "
-            "above)", lo=1),
+        Key("max_body_size", int, 65536, "largest request body the Jasmin pages accept, in "
+            "octets (413 above); /v1 has its own (rest_api.max_body_size)", lo=1),
         Key("long_content_split", str, "udh", "how long content is split: a concatenation "
             "UDH or SAR TLVs", choices=("udh", "sar")),
         Key("auth_cache_size", int, 10000, "users whose last good password is remembered "
             "(in memory, as a keyed hash) to spare scrypt on each request", lo=1),
+    )),
+    Section("rest_api", RestApiConfig, "the REST API /v1, served by the HTTP API's listener", (
+        Key("max_body_size", int, 2097152, "largest /v1 request body accepted, in octets (413 "
+            "above; a batch of 10,000 recipients fits)", lo=1),
+        Key("busy_queue_depth", int, 100000, "messages waiting in the connectors' MT queues "
+            "above which /v1 sends are answered 503 with Retry-After; 0 never", lo=0),
     )),
     Section("http_callbacks", HttpCallbacksConfig,
             "outbound HTTP: receipt callbacks to dlr-url and MO to HTTP connectors", (
@@ -290,6 +315,18 @@ SECTIONS = (
         Key("retry_delay", float, 5.0, "seconds before the second try; doubled each time",
             above=0),
         Key("retry_max_delay", float, 600.0, "longest wait between two tries", above=0),
+    )),
+    Section("webhooks", WebhooksConfig, "REST webhooks: events POSTed to users' endpoints", (
+        Key("concurrency", int, 20, "webhook calls in flight at once", lo=1),
+        Key("retry_delay", float, 5.0, "seconds before the second try; doubled each time",
+            above=0),
+        Key("retry_max_delay", float, 600.0, "longest wait between two tries", above=0),
+        Key("period", float, 86400.0, "seconds an event is retried before it becomes a dead "
+            "letter", above=0),
+        Key("timeout", float, 10.0, "seconds to wait for an endpoint's whole answer",
+            above=0),
+        Key("connect_timeout", float, 5.0, "seconds to wait for a connection", above=0),
+        Key("max_endpoints", int, 20, "webhook endpoints one user may register", lo=1),
     )),
     Section("billing", BillingConfig, "rates and balances: currency, where billing applies", (
         Key("currency", str, "EUR", "system-wide currency of rates and balances (ISO 4217); "

@@ -21,6 +21,7 @@ commits what is pending. Queued messages resume at the next start.
 """
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -40,7 +41,8 @@ from smscd.config import Config
 from smscd.customer_delivery import CustomerDeliveries
 from smscd.dispatch import Dispatcher
 from smscd.admin_api import AdminTokens, admin_api_site
-from smscd.http_api import http_api_site
+from smscd.deliveries import mt_queue
+from smscd.http_api import http_api_site, http_authenticator
 from smscd.http_callbacks import HttpCallbacks
 from smscd.mo_router import MoRouter
 from smscd.mt_pipeline import Pipeline
@@ -58,7 +60,7 @@ from smscd.smpp_server import ServerSettings, smpp_server_factory
 from smscd.stats import Stats
 from smscd.stores.interfaces import DEFAULT_GROUP
 from smscd.stores.sqlite import SqliteStore
-from smscd.webhooks import Webhooks
+from smscd.webhooks import Webhooks, WebhookSettings
 
 log = Logger(namespace="smscd.daemon")
 
@@ -138,14 +140,15 @@ class Daemon:
             raise StartupError(str(e)) from None
         router = MoRouter(service, reactor, self._uid_of,
                           lambda uid: bool(self.registry.receivers(uid)), python)
-        self.webhooks = Webhooks(reactor, store.queues, store.webhook_endpoints)
+        self.webhooks = Webhooks(reactor, store.queues, store.webhook_endpoints,
+                                 WebhookSettings(**dataclasses.asdict(cfg.webhooks)))
         await self.webhooks.start()
         self.dispatcher = dispatcher = Dispatcher(
             store.messages, store.queues, reactor, router, http_mo=self.callbacks.mo,
             dlr_callbacks=self.callbacks.dlr, inbox=store.inbound,
             webhooks=self.webhooks)
         dispatcher.start()
-        self.deliveries = CustomerDeliveries(store.queues, self.registry)
+        self.deliveries = CustomerDeliveries(store.queues, self.registry, stats=self.stats)
         self.callbacks.start()
         await live.follow(service)
         self.pipeline = pipeline = Pipeline(service, self._is_up, store.messages,
@@ -181,6 +184,15 @@ class Daemon:
             return str(self.service.users.by_username(username).uid)
         except NotFound:
             return None
+
+    def _busy(self) -> bool:
+        """More messages wait in the connectors' MT queues than rest_api.busy_queue_depth."""
+        limit = self.config.rest_api.busy_queue_depth
+        if limit == 0 or self.store is None or self.service is None:
+            return False
+        queues = self.store.queues
+        return sum(queues.depth(mt_queue(cid))
+                   for cid in self.service.snapshot.smpp_connectors) > limit
 
     def _is_up(self, cid: str) -> bool:
         """A connector is up when it runs and one of its binds is bound now."""
@@ -245,11 +257,14 @@ class Daemon:
     async def _listen_http(self, pipeline: Pipeline) -> None:
         cfg, store = self.config, self.store
         assert store is not None
+        auth = http_authenticator(store.users, self.reactor, cfg.http_api)
         site = http_api_site(pipeline, store.users, store.billing, self.reactor, cfg.http_api,
-                             max_parts=cfg.text.max_parts, stats=self.stats)
+                             max_parts=cfg.text.max_parts, stats=self.stats, auth=auth,
+                             listen_max_body=cfg.rest_api.max_body_size)
         site.resource.putChild(b"v1", rest_api_resource(
             pipeline, store.messages, store.users, store.billing, store.api_keys,
-            store.idempotency, self.reactor, inbound=store.inbound, webhooks=self.webhooks))
+            store.idempotency, self.reactor, basic=auth, inbound=store.inbound,
+            webhooks=self.webhooks, busy=self._busy, max_body=cfg.rest_api.max_body_size))
         self.http_listening = await self._listen("HTTP", cfg.http_api.host, cfg.http_api.port,
                                                  site)
         self.http_port = self.http_listening.getHost().port

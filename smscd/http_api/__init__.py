@@ -22,19 +22,32 @@ from .auth import Clock, HttpAuthenticator, PasswordCache
 from .build import BuildSettings, Builder
 from .resources import Accounts, HttpApi, site_for
 
-__all__ = ["http_api_site"]
+__all__ = ["http_api_site", "http_authenticator"]
+
+
+def http_authenticator(users: Users, clock: Clock, config: HttpApiConfig,
+                       verify: Verifier = verify_in_thread,
+                       user_ttl: float = 1.0) -> HttpAuthenticator:
+    """The login checker (caches and lockout) of the HTTP listener: one per listener, so
+    that the Jasmin pages and the REST API share it."""
+    return HttpAuthenticator(users, clock, verify, PasswordCache(config.auth_cache_size),
+                             user_ttl)
 
 
 def http_api_site(pipeline: MtPipeline, users: Users, billing: Accounts, clock: Clock,
                   config: HttpApiConfig, *, max_parts: int = 255,
                   verify: Verifier = verify_in_thread, user_ttl: float = 1.0,
-                  stats: Stats | None = None) -> Site:
+                  stats: Stats | None = None, listen_max_body: int = 0,
+                  auth: HttpAuthenticator | None = None) -> Site:
     """The site to listen with (TCP4ServerEndpoint(reactor, config.port, interface=...));
-    `stats` counts for jCli `stats` (its own when not given)."""
+    `stats` counts for jCli `stats` (its own when not given). The pages refuse bodies over
+    config.max_body_size; the listener reads up to `listen_max_body` when that is larger
+    (the REST API mounted on it keeps its own limit). `auth`: the listener's authenticator
+    (http_authenticator), to share it with the REST API."""
     split = SplitMethod.SAR if config.long_content_split == "sar" else SplitMethod.UDH8
     api = HttpApi(pipeline=pipeline,
-                  auth=HttpAuthenticator(users, clock, verify,
-                                         PasswordCache(config.auth_cache_size), user_ttl),
+                  auth=auth or http_authenticator(users, clock, config, verify, user_ttl),
                   billing=billing, builder=Builder(BuildSettings(split, max_parts)),
-                  clock=clock, stats=stats or Stats(clock.seconds()))
-    return site_for(api, config.max_body_size)
+                  clock=clock, stats=stats or Stats(clock.seconds()),
+                  max_body=config.max_body_size)
+    return site_for(api, max(config.max_body_size, listen_max_body))

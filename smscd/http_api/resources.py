@@ -64,6 +64,7 @@ class HttpApi:
     builder: Builder
     clock: Clock
     stats: Stats = field(default_factory=lambda: Stats(0.0))   # jCli `stats` counters
+    max_body: int = 65536      # the pages' own limit; the listener may read more (for /v1)
 
     async def login(self, args: Args, peer: str, kind: str) -> UserRecord:
         """The user; `kind` (send, rate, balance) is what it asks, for its stats."""
@@ -161,10 +162,10 @@ class _Page(Resource):
     def serve(self, request: server.Request) -> Any:
         request.setHeader(b"content-type", self.content_type)
         self.api.stats.http_request(self.api.clock.seconds())
-        if getattr(request, "too_large", False):
+        if getattr(request, "too_large", False) or _length(request) > self.api.max_body:
             request.setResponseCode(413)
             return self.error_body(f"Request body too large: at most "
-                                   f"{request.max_body} octets.")     # type: ignore[attr-defined]
+                                   f"{self.api.max_body} octets.")
         gone: list[bool] = []
         request.notifyFinish().addErrback(lambda _: gone.append(True))
         d = Deferred.fromCoroutine(self._run(request))
@@ -238,6 +239,16 @@ class TextPage(Resource):
     def render_GET(self, request: server.Request) -> bytes:
         request.setHeader(b"content-type", b"text/plain")
         return self.text
+
+
+def _length(request: server.Request) -> int:
+    content = request.content
+    if content is None:
+        return 0
+    content.seek(0, 2)
+    n = content.tell()
+    content.seek(0)
+    return n
 
 
 class LimitedRequest(server.Request):

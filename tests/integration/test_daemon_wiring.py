@@ -4,14 +4,18 @@ The real daemon over loopback, simulators as vendors, the real SQLite store."""
 from __future__ import annotations
 
 from decimal import Decimal
+import base64
+import json
 from pathlib import Path
 from typing import Any, AsyncIterator
+from io import BytesIO
 from urllib.parse import urlencode
 
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.web import server
-from twisted.web.client import Agent, HTTPConnectionPool, readBody
+from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
+from twisted.web.http_headers import Headers
 
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
@@ -52,7 +56,8 @@ async def stop_world(w: World) -> None:
 
 @pytest_twisted.async_yield_fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    w = await start_world(tmp_path, routing={"fallthrough_after": 0.2})
+    w = await start_world(tmp_path, routing={"fallthrough_after": 0.2},
+                          rest_api={"max_body_size": 100_000, "busy_queue_depth": 2})
     yield w
     await stop_world(w)
 
@@ -135,3 +140,60 @@ async def test_cancel_sm_gives_the_billing_hold_back_at_once(world: World) -> No
     again = await esme.request(P.CancelSm(message_id=resp.message_id))
     assert again.command_status == S.ESME_RCANCELFAIL
     assert billing.account("alice").balance == Decimal(5)
+
+
+async def post(world: World, path: str, body: bytes, content_type: str
+               ) -> tuple[int, dict[str, str], bytes]:
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    basic = base64.b64encode(f"alice:{PASSWORD}".encode())
+    headers = Headers({b"content-type": [content_type.encode()],
+                       b"authorization": [b"Basic " + basic]})
+    try:
+        response = await Agent(reactor, pool=pool).request(
+            b"POST", f"http://127.0.0.1:{world.daemon.http_port}{path}".encode(), headers,
+            FileBodyProducer(BytesIO(body)))
+        got = await readBody(response)
+        return response.code, {k.decode().lower(): v[0].decode() for k, v in
+                               response.headers.getAllRawHeaders()}, got
+    finally:
+        await pool.closeCachedConnections()
+
+
+def batch(n: int, padding: int = 0) -> bytes:
+    messages = [{"to": f"3360000{i:04d}", "text": "hello"} for i in range(n)]
+    return json.dumps({"messages": messages}).encode() + b" " * padding
+
+
+@pytest_twisted.ensureDeferred
+async def test_v1_bodies_have_their_own_limit_above_the_jasmin_pages_one(
+        world: World) -> None:
+    """Breaks if /v1 bodies are capped at the Jasmin API's 64 KiB (the listener's limit),
+    or if either API stops refusing what is over its own limit."""
+    await world.user("alice")
+    await world.connector("vnd1", start=False)
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
+    code, _, body = await post(world, "/v1/messages/batch", batch(1, padding=80_000),
+                               "application/json")
+    assert code == 200, body
+    code, _, body = await post(world, "/v1/messages/batch", batch(1, padding=110_000),
+                               "application/json")
+    assert code == 413 and json.loads(body)["error"]["code"] == "too_large"
+    form = urlencode({"username": "alice", "password": PASSWORD, "to": "33600000001",
+                      "content": "x" * 70_000}).encode()
+    code, _, body = await post(world, "/send", form, "application/x-www-form-urlencoded")
+    assert (code, body) == (413, b'Error "Request body too large: at most 65536 octets."')
+
+
+@pytest_twisted.ensureDeferred
+async def test_v1_sends_are_503_with_retry_after_while_the_mt_queues_are_over_high_water(
+        world: World) -> None:
+    """Breaks if the daemon does not pass `busy` (rest_api.busy_queue_depth) to /v1."""
+    await world.user("alice")
+    await world.connector("vnd1", start=False)              # everything stays queued
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
+    code, _, body = await post(world, "/v1/messages/batch", batch(3), "application/json")
+    assert code == 200, body                                # 3 queued: above 2
+    code, headers, body = await post(world, "/v1/messages/batch", batch(1),
+                                     "application/json")
+    assert code == 503 and json.loads(body)["error"]["code"] == "busy"
+    assert int(headers["retry-after"]) >= 1
