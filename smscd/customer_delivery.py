@@ -30,6 +30,7 @@ from smscd.smpp import pdu as P
 from smscd.smpp.commands import CommandId as C
 from smscd.smpp.status import CommandStatus as S, status_name
 from smscd.smpp_protocol import RequestFailedError, SmppProtocol
+from smscd.stats import Stats
 from smscd.stores.interfaces import QueueEntry, Queues
 
 log = Logger(namespace="smscd.customer_delivery")
@@ -50,10 +51,11 @@ class CustomerDeliveries:
     """Listens to the BindRegistry; one `UserDelivery` per user that has bound."""
 
     def __init__(self, queues: Queues, registry: BindRegistry,
-                 retry: RetryPolicy = RetryPolicy()) -> None:
+                 retry: RetryPolicy = RetryPolicy(), stats: Stats | None = None) -> None:
         self.queues = queues
         self.registry = registry
         self.retry = retry
+        self.stats = stats or Stats(0.0)       # deliver_sm/data_sm counts for jCli `stats`
         self.users: dict[str, UserDelivery] = {}
         registry.add_listener(self)
 
@@ -61,7 +63,7 @@ class CustomerDeliveries:
         delivery = self.users.get(user)
         if delivery is None:
             delivery = self.users[user] = UserDelivery(user, self.queues, self.registry,
-                                                       self.retry)
+                                                       self.retry, self.stats)
         delivery.pump()
 
     def receiver_gone(self, user: str, proto: SmppProtocol) -> None:
@@ -76,8 +78,9 @@ class CustomerDeliveries:
 
 class UserDelivery:
     def __init__(self, user: str, queues: Queues, registry: BindRegistry,
-                 retry: RetryPolicy) -> None:
+                 retry: RetryPolicy, stats: Stats) -> None:
         self.user = user
+        self.stats = stats
         self.queue = deliver_queue(user)
         self.queues = queues
         self.registry = registry
@@ -172,6 +175,8 @@ class UserDelivery:
             self._settle(self.queues.dead_letter(entry, f"cannot send: {e}"))
             return
         self.in_flight += 1
+        self.stats.smpp_delivered(self.user, item.pdu.command_id == C.DATA_SM,
+                                  proto.clock.seconds())
         sent.addCallbacks(self._answered, self._failed, callbackArgs=(entry, item),
                           errbackArgs=(entry, item))
 

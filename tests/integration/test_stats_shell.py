@@ -19,6 +19,7 @@ from smscd.smpp import pdu as P
 from smscd.smpp.status import CommandStatus as S
 from smscd.stores.sqlite import SqliteStore
 
+from customer_side import Inbox
 from test_routing_e2e import World, submit
 from test_shell_service import shown
 
@@ -56,14 +57,17 @@ def value(lines: list[str], key: str, kind: str = "") -> str:
 @pytest_twisted.ensureDeferred
 async def test_a_customers_binds_and_submits_show_in_stats(world: World) -> None:
     """Breaks if the SMPP server does not feed the daemon's counters, or the shell does not
-    read the same ones: binds, accepted and refused submits, unbinds per user and server."""
+    read the same ones: binds, accepted and refused submits, receipts sent, unbinds per user
+    and server."""
     await world.user("alice")
     await world.user("bob")
     await world.connector("vnd1")
     await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
-    esme = await world.bind("alice")
-    for _ in range(3):
-        assert (await submit(esme)).command_status == S.ESME_ROK
+    inbox = Inbox(reactor)
+    esme = await world.bind("alice", handler=inbox)
+    for receipt in (1, 0, 0):
+        assert (await submit(esme, registered_delivery=receipt)).command_status == S.ESME_ROK
+    await inbox.when(1)                          # the receipt went out as a deliver_sm
     refused = await submit(esme, destination="")
     assert refused.command_status != S.ESME_ROK
     await world.bind("alice", P.BindReceiver)
@@ -80,6 +84,7 @@ async def test_a_customers_binds_and_submits_show_in_stats(world: World) -> None
     assert value(user, "submit_sm_request_count", "SMPP Server") == "4"
     assert value(user, "submit_sm_count") == "3"
     assert value(user, "other_submit_error_count") == "1"
+    assert value(user, "deliver_sm_count") == "1"
     assert value(user, "connects_count", "HTTP Api") == "0"
     assert await shown(shell, "stats --user=carol") == ["Unknown User: carol"]
 
