@@ -1,5 +1,6 @@
 """jCli `stats` over the running daemon's counters and `queue -p` over the real store: a
-customer binds and submits over loopback, then the shell's interpreter shows the counts;
+customer binds and submits over loopback (and calls the HTTP API), then the shell's
+interpreter shows the counts;
 a purge drops a queue's dead letters for good (they stay gone after a reopen)."""
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import AsyncIterator
 
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.web.client import Agent, readBody
 
 from connectors.sim_config import SimulatorConfig
 from connectors.simulator import SimulatorService
@@ -20,7 +22,7 @@ from smscd.smpp.status import CommandStatus as S
 from smscd.stores.sqlite import SqliteStore
 
 from customer_side import Inbox
-from test_routing_e2e import World, submit
+from test_routing_e2e import PASSWORD, World, submit
 from test_shell_service import shown
 
 
@@ -125,3 +127,29 @@ async def test_queue_purge_drops_one_queues_dead_letters_durably(tmp_path: Path)
             "Successfully purged 0 dead letter(s) from mt:vnd1"]
     finally:
         await store.close()
+
+
+async def http_get(w: World, path: str) -> int:
+    """GET `path` from the daemon's Jasmin HTTP API; its status code."""
+    response = await Agent(reactor).request(
+        b"GET", f"http://127.0.0.1:{w.daemon.http_port}{path}".encode())
+    await readBody(response)
+    return response.code
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_api_requests_show_in_stats(world: World) -> None:
+    """Breaks if the HTTP API does not feed the daemon's counters: requests, per-user
+    balance requests, successes and authentication errors."""
+    await world.user("alice")
+    assert await http_get(world, f"/balance?username=alice&password={PASSWORD}") == 200
+    assert await http_get(world, "/send?username=alice&password=wrong&to=1&content=x") == 403
+    shell = shell_of(world)
+    api = await shown(shell, "stats --httpapi")
+    assert (value(api, "request_count"), value(api, "success_count"),
+            value(api, "auth_error_count")) == ("2", "1", "1")
+    assert value(api, "last_success_at") != "ND"
+    user = await shown(shell, "stats --user=alice")
+    assert (value(user, "connects_count", "HTTP Api"),
+            value(user, "balance_request_count", "HTTP Api"),
+            value(user, "submit_sm_request_count", "HTTP Api")) == ("1", "1", "0")
