@@ -5,9 +5,8 @@ Why a file and not a store table: `smscd admin-token` must work while the daemon
 store, as `smscd shell --set-password` does for operators; the daemon notices a changed
 file (its mtime and size) at the next request, so a revoked token stops at once.
 Rules:
-- A token is `adm_<id>_<secret>`: `id` (12 hex digits) names it in lists and revocations,
-  `secret` is 32 random octets (base64url). Only SHA-256 of the secret is stored: it is
-  high-entropy, so a slow hash (scrypt) would only cost CPU per request (as API keys).
+- A token is `adm_<id>_<secret>` (smscd.bearer_tokens): `id` names it in lists and
+  revocations; only SHA-256 of the secret is stored.
 - `verify` compares digests in constant time; a malformed, unknown or revoked token is None.
 - `read_only` tokens may only read (the resource answers 403 on a write).
 - The file is written atomically with mode 0600 (smscd.shell.files.write_private); a file
@@ -15,21 +14,18 @@ Rules:
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
-import re
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from smscd.bearer_tokens import TokenFormat, same_digest
 from smscd.shell.files import write_private
 
 PREFIX = "adm_"
-_TOKEN = re.compile(r"adm_([0-9a-f]{12})_([A-Za-z0-9_-]{43})\Z")
+_FORMAT = TokenFormat(PREFIX)
 MAX_LABEL = 100
 
 
@@ -53,10 +49,6 @@ class NewAdminToken:
     token: str             # the whole token, shown once
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("ascii")).hexdigest()
-
-
 class AdminTokens:
     def __init__(self, path: Path, now: Callable[[], float] = time.time) -> None:
         self.path = path
@@ -68,12 +60,11 @@ class AdminTokens:
         if len(label) > MAX_LABEL:
             raise AdminTokenError(f"label: at most {MAX_LABEL} characters")
         rows = self._load()
-        key_id = os.urandom(6).hex()
-        secret = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii").rstrip("=")
-        info = AdminToken(key_id, label, read_only, self._now())
-        rows[key_id] = (info, _digest(secret))
+        minted = _FORMAT.mint()
+        info = AdminToken(minted.id, label, read_only, self._now())
+        rows[minted.id] = (info, minted.secret_sha256)
         self._save(rows)
-        return NewAdminToken(info, f"{PREFIX}{key_id}_{secret}")
+        return NewAdminToken(info, minted.token)
 
     def list(self) -> list[AdminToken]:
         return sorted((info for info, _ in self._load().values()), key=lambda t: t.created_at)
@@ -89,13 +80,14 @@ class AdminTokens:
         return True
 
     def verify(self, token: str) -> AdminToken | None:
-        m = _TOKEN.match(token)
-        if m is None:
+        parsed = _FORMAT.parse(token)
+        if parsed is None:
             return None
-        row = self._load().get(m.group(1))
+        key_id, digest = parsed
+        row = self._load().get(key_id)
         if row is None or row[0].revoked_at is not None:
             return None
-        return row[0] if hmac.compare_digest(row[1], _digest(m.group(2))) else None
+        return row[0] if same_digest(row[1], digest) else None
 
     def _load(self) -> dict[str, tuple[AdminToken, str]]:
         try:

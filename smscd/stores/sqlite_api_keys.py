@@ -1,10 +1,9 @@
-# tests: tests/integration/test_rest_keys.py
+# tests: tests/integration/test_rest_api.py
 """API keys of the REST API on the embedded store: create (shown once), list, revoke, verify.
 
 Rules:
-- A key is `sk_<id>_<secret>`: `id` (12 hex digits) names it in lists and revocations,
-  `secret` is 32 random octets (base64url). Only SHA-256 of the secret is stored: it is
-  high-entropy, so a slow hash (scrypt) would add nothing but CPU per request.
+- A key is `sk_<id>_<secret>` (smscd.bearer_tokens): `id` names it in lists and
+  revocations; only SHA-256 of the secret is stored.
 - `verify` compares the digest in constant time and fires with the owner's uid, or None
   for a malformed, unknown or revoked key. Verified keys are remembered in memory (id ->
   digest, uid) so that a request costs no store read; `revoke` forgets at once.
@@ -12,11 +11,6 @@ Rules:
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
-import re
 import sqlite3
 from dataclasses import dataclass
 from functools import partial
@@ -24,11 +18,12 @@ from typing import Protocol
 
 from twisted.internet.defer import Deferred, succeed
 
+from smscd.bearer_tokens import TokenFormat, same_digest
 from smscd.stores.group_commit import GroupCommitWriter
 from smscd.stores.ops import Read
 
 PREFIX = "sk_"
-_KEY = re.compile(r"sk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})\Z")
+_FORMAT = TokenFormat(PREFIX)
 MAX_LABEL = 100
 
 
@@ -52,10 +47,6 @@ class NewApiKey:
     key: str               # the whole key, shown once
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("ascii")).hexdigest()
-
-
 class SqliteApiKeys:
     def __init__(self, writer: GroupCommitWriter, clock: Clock) -> None:
         self._writer = writer
@@ -66,11 +57,10 @@ class SqliteApiKeys:
         """A new key for `uid`; ValueError for a label that is too long."""
         if len(label) > MAX_LABEL:
             raise ValueError(f"label: at most {MAX_LABEL} characters")
-        key_id = os.urandom(6).hex()
-        secret = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii").rstrip("=")
-        info = ApiKeyInfo(key_id, uid, label, self._clock.seconds())
-        d: Deferred[None] = self._writer.submit(partial(_insert, info, _digest(secret)))
-        return d.addCallback(lambda _: NewApiKey(info, f"{PREFIX}{key_id}_{secret}"))
+        minted = _FORMAT.mint()
+        info = ApiKeyInfo(minted.id, uid, label, self._clock.seconds())
+        d: Deferred[None] = self._writer.submit(partial(_insert, info, minted.secret_sha256))
+        return d.addCallback(lambda _: NewApiKey(info, minted.token))
 
     def list(self, uid: str) -> Deferred[list[ApiKeyInfo]]:
         return self._writer.submit(Read(partial(_list, uid)))
@@ -81,18 +71,18 @@ class SqliteApiKeys:
         return self._writer.submit(partial(_revoke, uid, key_id, self._clock.seconds()))
 
     def verify(self, key: str) -> Deferred[str | None]:
-        m = _KEY.match(key)
-        if m is None:
+        parsed = _FORMAT.parse(key)
+        if parsed is None:
             return succeed(None)
-        key_id, digest = m.group(1), _digest(m.group(2))
+        key_id, digest = parsed
         known = self._known.get(key_id)
         if known is not None:
-            return succeed(known[1] if hmac.compare_digest(known[0], digest) else None)
+            return succeed(known[1] if same_digest(known[0], digest) else None)
         d: Deferred[tuple[str, str] | None] = self._writer.submit(Read(partial(_live, key_id)))
         return d.addCallback(self._checked, key_id, digest)
 
     def _checked(self, row: tuple[str, str] | None, key_id: str, digest: str) -> str | None:
-        if row is None or not hmac.compare_digest(row[0], digest):
+        if row is None or not same_digest(row[0], digest):
             return None
         self._known[key_id] = row
         return row[1]
