@@ -49,6 +49,7 @@ class SimulatorConfig:
     mo_destination: str = "12345"
     max_held: int = 1_000_000                # receipts + MO kept per system_id
     record_submits: bool = False             # keep every accepted submit PDU in `received`
+    reject: Mapping[str, int] = field(default_factory=dict)   # destination prefix -> status
     resolution: float = 0.01                 # timers batch what is due within this
     seed: int | None = None
     session: SessionConfig = SessionConfig(window=10, enquire_link_interval=60.0,
@@ -79,18 +80,28 @@ class SimulatorConfig:
                 p.append(f"{name}: must be >= 1")
         if self.resolution <= 0:
             p.append("resolution: must be > 0")
+        for prefix, status in self.reject.items():
+            if not prefix.isdigit() or not 0 < status <= 0xFFFFFFFF:
+                p.append(f"reject.{prefix}: a prefix of digits and a status 1..0xFFFFFFFF")
         if self.mo_system_id is not None and self.mo_system_id not in self.accounts:
             p.append(f"mo_system_id: {self.mo_system_id!r} is not an account")
         if p:
             raise SimulatorConfigError(p)
         object.__setattr__(self, "accounts", _frozen(self.accounts))
         object.__setattr__(self, "outcomes", _frozen(self.outcomes))
+        object.__setattr__(self, "reject", _frozen(self.reject))
 
     @property
     def session_config(self) -> SessionConfig:
         """The per-bind session: our deliver window and the inbound window."""
         return replace(self.session, window=self.deliver_window,
                        max_inbound_pending=self.window)
+
+    def rejected(self, destination: str) -> int:
+        """The status a submit to `destination` is refused with (the longest matching
+        `reject` prefix), or 0: accepted."""
+        found = [p for p in self.reject if destination.startswith(p)]
+        return self.reject[max(found, key=len)] if found else 0
 
     @property
     def mo_account(self) -> str:

@@ -37,6 +37,7 @@ class SimulatorStats:
     submit_multi: int = 0
     other_requests: int = 0
     throttled: int = 0
+    rejected: int = 0                        # refused by `reject` prefix
     dropped_connections: int = 0
     receipts_sent: int = 0
     receipts_acked: int = 0

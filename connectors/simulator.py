@@ -7,6 +7,8 @@ Rules:
 - Hot path (submit_sm): no log line, no Deferred, no timer per PDU. Answers with latency
   and receipts wait in `DelayQueue`s (one timer each); a drop is one rng draw, only when
   drops are configured. Everything random comes from one seeded `random.Random`.
+- `reject` (destination prefix -> status, e.g. {"999": 0x0B}) answers submit_sm and
+  data_sm to those destinations with that status: a vendor's refusal, on demand.
 - What it received is recorded for tests (`received`), counters in `stats`; `until`
   gives a Deferred that fires when a condition on the simulator becomes true.
 """
@@ -220,6 +222,8 @@ class SimulatorService:
         if self.config.throughput and not self._admit(proto, pdu, now):
             return
         self.stats.submit_sm += 1
+        if self.config.reject and self._refused(proto, pdu, pdu.destination_addr):
+            return
         message_id = self._accept(pdu, pdu.destination_addr)
         self._answer(proto, pdu, P.SubmitSmResp(message_id=message_id), now)
         if pdu.registered_delivery & _RECEIPT_BITS:
@@ -231,6 +235,8 @@ class SimulatorService:
         if self.config.throughput and not self._admit(proto, pdu, now):
             return
         self.stats.data_sm += 1
+        if self.config.reject and self._refused(proto, pdu, pdu.destination_addr):
+            return
         message_id = self._accept(pdu, pdu.destination_addr)
         self._answer(proto, pdu, P.DataSmResp(message_id=message_id), now)
         if pdu.registered_delivery & _RECEIPT_BITS:
@@ -260,6 +266,14 @@ class SimulatorService:
                                    pdu.short_message, now)
         self._answer(proto, pdu, P.SubmitMultiResp(message_id=message_id,
                                                    unsuccess_smes=tuple(failed)), now)
+
+    def _refused(self, proto: SmppProtocol, pdu: P.Pdu, destination: str) -> bool:
+        """Answers the `reject` status itself for a destination it names."""
+        status = self.config.rejected(destination)
+        if status:
+            self.stats.rejected += 1
+            proto.respond(pdu, P.RESPONSE_CLASS[pdu.command_id](command_status=status))
+        return bool(status)
 
     def _accept(self, pdu: P.Pdu, destination: str) -> str:
         counts = self.received.by_destination

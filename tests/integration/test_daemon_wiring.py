@@ -142,6 +142,31 @@ async def test_cancel_sm_gives_the_billing_hold_back_at_once(world: World) -> No
     assert billing.account("alice").balance == Decimal(5)
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_vendor_refusal_for_good_gives_the_hold_back(tmp_path: Path) -> None:
+    """Breaks if a part the vendor refuses for good (the simulator's `reject` prefix)
+    keeps its billing hold: the customer must get the money back."""
+    world = await start_world(tmp_path, ("vnd1",),
+                              sim={"reject": {"999": S.ESME_RINVDSTADR}})
+    try:
+        await world.user("alice")
+        await world.connector("vnd1")
+        await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute",
+                                           "connector": "vnd1", "rate": "1.5"})
+        billing = world.daemon.store.billing                # type: ignore[union-attr]
+        await billing.set_balance("alice", "5")
+        esme = await world.bind("alice")
+        assert (await submit(esme, "9991234")).command_status == S.ESME_ROK
+        assert billing.account("alice").balance == Decimal("3.5")
+        runner = world.daemon.live.running["vnd1"]          # type: ignore[union-attr]
+        await runner.until(lambda c: c.pump.stats.rejected == 1
+                           and billing.account("alice").balance == Decimal(5))
+        assert world.sims["vnd1"].stats.rejected == 1
+        assert world.sims["vnd1"].received.submits == []
+    finally:
+        await stop_world(world)
+
+
 async def post(world: World, path: str, body: bytes, content_type: str
                ) -> tuple[int, dict[str, str], bytes]:
     pool = HTTPConnectionPool(reactor, persistent=False)
