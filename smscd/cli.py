@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .cli_billing import billing
+from .cli_settings import load_settings, settings_options
 from .config import Config, ConfigError, default_config, load_config_file
 from .smpp.codec import command_name, decode
 from .smpp.errors import SmppError
@@ -208,37 +209,13 @@ def queue() -> None:
     """Dead letters: list them and put them back (on a stopped daemon's store)."""
 
 
-def load_settings(config_file: str | None, data_dir: str | None) -> Config:
-    """The daemon's settings for an operator command (exits 2 on a bad file)."""
-    try:
-        config = (load_config_file(config_file, os.environ) if config_file is not None
-                  else default_config(os.environ))
-    except ConfigError as e:
-        _fail(e.problems)
-    if data_dir:
-        config = dataclasses.replace(config, data_dir=Path(data_dir))
-    return config
-
-
 def _store_path(config_file: str | None, data_dir: str | None) -> Path:
     return load_settings(config_file, data_dir).store_path
 
 
-_STORE_OPTIONS = [
-    click.option("--config", "config_file", metavar="FILE", help="The daemon's settings file."),
-    click.option("--data-dir", metavar="DIR", help="The daemon's data directory."),
-]
-
-
-def _store_options(f: Any) -> Any:
-    for option in reversed(_STORE_OPTIONS):
-        f = option(f)
-    return f
-
-
 @queue.command("dead")
 @click.argument("queue_name", metavar="QUEUE")
-@_store_options
+@settings_options
 def queue_dead(queue_name: str, config_file: str | None, data_dir: str | None) -> None:
     """List the dead letters of QUEUE (mt:<connector>, deliver:<user>, mo:unrouted)."""
     from .dead_letters import list_dead
@@ -254,7 +231,7 @@ def queue_dead(queue_name: str, config_file: str | None, data_dir: str | None) -
 
 @queue.command("requeue")
 @click.argument("ids", nargs=-1, required=True, type=int, metavar="ID...")
-@_store_options
+@settings_options
 def queue_requeue(ids: tuple[int, ...], config_file: str | None, data_dir: str | None) -> None:
     """Put dead letters back in their queues, by id (from `smscd queue dead`)."""
     from .dead_letters import requeue

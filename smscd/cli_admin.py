@@ -8,40 +8,18 @@ Exit status: 0 done, 1 nothing to revoke or an unreadable token file, 2 bad sett
 """
 from __future__ import annotations
 
-import dataclasses
-import os
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from .admin_api.tokens import AdminTokenError, AdminTokens
-from .config import ConfigError, default_config, load_config_file
+from .cli_settings import load_settings, settings_options
 
 
 def _tokens(config_file: str | None, data_dir: str | None) -> AdminTokens:
-    try:
-        config = (load_config_file(config_file, os.environ) if config_file is not None
-                  else default_config(os.environ))
-    except ConfigError as e:
-        _fail(e.problems, 2)
-    if data_dir:
-        config = dataclasses.replace(config, data_dir=Path(data_dir))
-    return AdminTokens(config.admin_tokens_path)
-
-
-_SETTINGS = (
-    click.option("--config", "config_file", metavar="FILE", help="The daemon's settings file."),
-    click.option("--data-dir", metavar="DIR", help="The daemon's data directory."),
-)
-
-
-def _settings(fn: click.decorators.FC) -> click.decorators.FC:
-    for option in reversed(_SETTINGS):
-        fn = option(fn)
-    return fn
+    return AdminTokens(load_settings(config_file, data_dir).admin_tokens_path)
 
 
 @click.group("admin-token")
@@ -52,7 +30,7 @@ def admin_token() -> None:
 @admin_token.command("create")
 @click.option("--label", default="", help="What the token is for (shown in lists).")
 @click.option("--read-only", is_flag=True, help="The token may only read (GET).")
-@_settings
+@settings_options
 def create(label: str, read_only: bool, config_file: str | None,
            data_dir: str | None) -> None:
     """Create a token and print it (it is not shown again)."""
@@ -66,7 +44,7 @@ def create(label: str, read_only: bool, config_file: str | None,
 
 
 @admin_token.command("list")
-@_settings
+@settings_options
 def list_(config_file: str | None, data_dir: str | None) -> None:
     """List tokens: id, access, created, revoked, label (never the token)."""
     try:
@@ -81,7 +59,7 @@ def list_(config_file: str | None, data_dir: str | None) -> None:
 
 @admin_token.command("revoke")
 @click.argument("token_id")
-@_settings
+@settings_options
 def revoke(token_id: str, config_file: str | None, data_dir: str | None) -> None:
     """Revoke the token TOKEN_ID (from `smscd admin-token list`)."""
     try:

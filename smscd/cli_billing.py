@@ -22,6 +22,7 @@ from typing import IO, Any, Iterable
 import click
 
 from smscd.billing import BillingRecord
+from smscd.cli_settings import load_settings, settings_options
 
 CSV_COLUMNS = ("created_at", "updated_at", "uid", "message_id", "route", "connector",
                "channel", "parts", "rate", "early_percent", "currency", "amount", "held",
@@ -93,7 +94,6 @@ def billing() -> None:
 
 
 def _store_and_config(config_file: str | None, data_dir: str | None) -> tuple[Path, Any]:
-    from smscd.cli import load_settings
     config = load_settings(config_file, data_dir)
     return config.store_path, config
 
@@ -106,8 +106,7 @@ def _store_and_config(config_file: str | None, data_dir: str | None) -> tuple[Pa
 @click.option("--user", "uid", default=None, help="Only this user's records (uid).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               default=None, help="CSV file to write (default: standard output).")
-@click.option("--config", "config_file", metavar="FILE", help="The daemon's settings file.")
-@click.option("--data-dir", metavar="DIR", help="The daemon's data directory.")
+@settings_options
 def export_command(since: datetime, until: datetime, uid: str | None, output: str | None,
                    config_file: str | None, data_dir: str | None) -> None:
     """Write the billing records created in a period as CSV."""
@@ -127,8 +126,7 @@ def export_command(since: datetime, until: datetime, uid: str | None, output: st
 
 @billing.command("balance")
 @click.argument("uid")
-@click.option("--config", "config_file", metavar="FILE", help="The daemon's settings file.")
-@click.option("--data-dir", metavar="DIR", help="The daemon's data directory.")
+@settings_options
 def balance_command(uid: str, config_file: str | None, data_dir: str | None) -> None:
     """Show UID's balance and sms_count ("ND": unlimited) as last committed."""
     path, config = _store_and_config(config_file, data_dir)

@@ -10,17 +10,14 @@ terminal). Exit status: 0 done, 1 the shell could not be reached or refused the 
 """
 from __future__ import annotations
 
-import dataclasses
 import getpass
-import os
 import socket
 import sys
-from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from .config import ConfigError, default_config, load_config_file
+from .cli_settings import load_settings, settings_options
 from .shell.client import BlockingShell, LoginRefused
 from .shell.operators import LOCAL_USER, OperatorError, Operators
 
@@ -30,8 +27,7 @@ READ_TIMEOUT = 300.0          # a `load` of a big profile may take a while
 @click.command()
 @click.option("-c", "command", metavar="COMMAND",
               help="Run one shell command, print its answer and exit.")
-@click.option("--config", "config_file", metavar="FILE", help="The daemon's settings file.")
-@click.option("--data-dir", metavar="DIR", help="The daemon's data directory.")
+@settings_options
 @click.option("--port", type=click.IntRange(1, 65535), help="Shell port (default: shell.port).")
 @click.option("--user", "operator", metavar="NAME",
               help="Log in as this operator (asks for its password) instead of with the "
@@ -41,13 +37,7 @@ READ_TIMEOUT = 300.0          # a `load` of a big profile may take a while
 def shell(command: str | None, config_file: str | None, data_dir: str | None,
           port: int | None, operator: str | None, set_password: str | None) -> None:
     """Open the admin shell of the local daemon (jCli commands; `help` lists them)."""
-    try:
-        config = (load_config_file(config_file, os.environ) if config_file is not None
-                  else default_config(os.environ))
-    except ConfigError as e:
-        _fail(e.problems, 2)
-    if data_dir:
-        config = dataclasses.replace(config, data_dir=Path(data_dir))
+    config = load_settings(config_file, data_dir)
     if set_password is not None:
         _set_password(Operators(config.data_dir), set_password)
         return
