@@ -295,7 +295,7 @@ class Daemon:
         assert store is not None
         site = admin_api_site(service, store.queues, store.billing,
                               AdminTokens(cfg.admin_tokens_path), api_keys=store.api_keys,
-                              audit=AuditLog(cfg.data_dir / AUDIT_FILE))
+                              audit=AuditLog(cfg.data_dir / AUDIT_FILE), stats=self.stats)
         self.admin_listening = await self._listen("the admin API", cfg.admin_api.host,
                                                   cfg.admin_api.port, site)
         self.admin_port = self.admin_listening.getHost().port

@@ -17,6 +17,7 @@ from twisted.web.server import Site
 from smscd.http_api.resources import LimitedRequest
 from smscd.service.api import ProvisioningApi
 from smscd.shell.audit import AuditLog
+from smscd.stats import Stats
 from smscd.stores.billing_interface import Billing
 from smscd.stores.interfaces import Queues
 
@@ -31,11 +32,14 @@ MAX_BODY = 4 * 1024 * 1024        # a whole provisioning profile
 
 def admin_api_site(service: ProvisioningApi, queues: Queues | None, billing: Billing | None,
                    tokens: AdminTokens, api_keys: Any | None = None,
-                   audit: AuditLog | None = None, max_body: int = MAX_BODY) -> Site:
+                   audit: AuditLog | None = None, max_body: int = MAX_BODY,
+                   stats: Stats | None = None) -> Site:
     """The site to listen with. `api_keys`: the REST API's key store (SqliteStore.api_keys;
     None answers 501 on /users/{uid}/api-keys); `queues` or `billing` None: 501 on dead
-    letters or balances; `audit`: the shell's audit log, to record every write."""
-    v1 = AdminV1(Operations(service, queues, billing, api_keys), tokens, max_body, audit)
+    letters or balances; `audit`: the shell's audit log, to record every write; `stats`:
+    the daemon's runtime counters, shown by GET /admin/v1/stats."""
+    v1 = AdminV1(Operations(service, queues, billing, api_keys, stats), tokens, max_body,
+                 audit)
     admin = Resource()
     admin.putChild(b"v1", cast(IResource, v1))
     root = Resource()

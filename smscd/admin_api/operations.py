@@ -18,6 +18,8 @@ from twisted.internet.defer import maybeDeferred
 
 from smscd.rest_api.errors import ApiError
 from smscd.service.api import InvalidValue, NotFound, ProvisioningApi, TableApi
+from smscd.shell.stats import httpapi_items, smpps_items
+from smscd.stats import Stats
 from smscd.stores.billing_interface import Billing
 from smscd.stores.interfaces import Queues
 
@@ -53,8 +55,10 @@ def _not_available(what: str) -> ApiError:
 
 class Operations:
     def __init__(self, service: ProvisioningApi, queues: Queues | None,
-                 billing: Billing | None, api_keys: Any | None) -> None:
+                 billing: Billing | None, api_keys: Any | None,
+                 stats: Stats | None = None) -> None:
         self.service = service
+        self.counters = stats
         self.queues = queues
         self.billing = billing
         self.api_keys = api_keys
@@ -299,6 +303,9 @@ class Operations:
         if self.queues is not None:
             out["queue_depths"] = {f"mt:{s.cid}": self.queues.depth(f"mt:{s.cid}")
                                    for s in statuses}
+        if self.counters is not None:       # jCli `stats --smppsapi` / `--httpapi`, same words
+            out["smpp_server"] = dict(smpps_items(self.counters.smpps))
+            out["http_api"] = dict(httpapi_items(self.counters.httpapi))
         return out
 
     async def test_mt_route(self, path: Path, query: Query, body: Body | None) -> Any:

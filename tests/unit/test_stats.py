@@ -137,3 +137,18 @@ def test_stats_smppsapi_and_httpapi_items(shell, stats: Stats) -> None:
     out = run(shell, "stats --httpapi")
     assert item("request_count", "1", 26) in out and item("auth_error_count", "1", 26) in out
     assert out[-1] == item("last_success_at", "ND", 26) and len(out) == 1 + 12
+
+
+def test_admin_api_stats_carry_the_same_counters(stats: Stats) -> None:
+    """Breaks if GET /admin/v1/stats loses the SMPP server or HTTP API counters, or words
+    them differently from the shell."""
+    from twisted.internet.defer import Deferred
+
+    from smscd.admin_api.operations import Operations
+    stats.smpp_connected()
+    stats.http_request(T0)
+    body: list[dict[str, object]] = []
+    Deferred.fromCoroutine(Operations(FakeService(), None, None, None, stats).stats(
+        {}, {}, None)).addCallback(body.append)
+    assert body[0]["smpp_server"]["connected_count"] == "1"          # type: ignore[index]
+    assert body[0]["http_api"]["last_request_at"] == "2023-11-14 22:13:20"  # type: ignore[index]
