@@ -56,7 +56,8 @@ def _date(at: float) -> str:
 
 
 def _bound(bound: dict[str, int]) -> dict[str, int]:
-    return {BIND_NAMES[k]: bound[k] for k in sorted(BIND_KINDS, key=BIND_NAMES.get)}
+    """Jasmin's bound_connections_count: by bind command name, sorted."""
+    return dict(sorted((BIND_NAMES[kind], n) for kind, n in bound.items()))
 
 
 def smpp_user_items(u: SmppUserStats) -> list[tuple[str, str]]:
