@@ -22,13 +22,11 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
-from twisted.internet.defer import Deferred
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from twisted.web import server
-from twisted.web.resource import Resource
 
 from smscd.rest_api.errors import ApiError
+from smscd.rest_api.json_resource import JsonAnswer, JsonResource, json_body, query_args
 from smscd.shell.audit import AuditLog
 
 from .errors import from_refusal
@@ -37,14 +35,9 @@ from .operations import Operations
 from .routes import Route, match
 from .tokens import AdminToken, AdminTokenError, AdminTokens
 
-log = Logger(namespace="smscd.admin_api")
 
-JSON = b"application/json"
-Answer = tuple[int, bytes, dict[bytes, bytes]]
-
-
-class AdminV1(Resource):
-    isLeaf = True
+class AdminV1(JsonResource):
+    log = Logger(namespace="smscd.admin_api")
 
     def __init__(self, operations: Operations, tokens: AdminTokens, max_body: int,
                  audit: AuditLog | None = None) -> None:
@@ -55,32 +48,7 @@ class AdminV1(Resource):
         self.max_body = max_body
         self.openapi = document_bytes()
 
-    def render(self, request: server.Request) -> Any:
-        gone: list[bool] = []
-        request.notifyFinish().addErrback(lambda _: gone.append(True))
-        d = Deferred.fromCoroutine(self._serve(request))
-        d.addErrback(self._unexpected, request)
-        d.addCallback(self._write, request, gone)
-        return server.NOT_DONE_YET
-
-    def _unexpected(self, failure: Failure, request: server.Request) -> Answer:
-        log.failure("{method} {path} failed", failure, method=request.method,
-                    path=request.path)
-        return 500, ApiError(500, "internal", "Internal error.").encoded(), {}
-
-    def _write(self, answer: Answer, request: server.Request, gone: list[bool]) -> None:
-        if gone:
-            return
-        status, body, headers = answer
-        request.setResponseCode(status)
-        request.setHeader(b"content-type", JSON)
-        for name, value in headers.items():
-            request.setHeader(name, value)
-        request.setHeader(b"content-length", b"%d" % len(body))
-        request.write(body)
-        request.finish()
-
-    async def _serve(self, request: server.Request) -> Answer:
+    async def _serve(self, request: server.Request) -> JsonAnswer:
         try:
             return await self._route(request)
         except Exception as e:
@@ -89,7 +57,7 @@ class AdminV1(Resource):
                 raise
             return _error(error)
 
-    async def _route(self, request: server.Request) -> Answer:
+    async def _route(self, request: server.Request) -> JsonAnswer:
         segments = tuple(unquote(s.decode("latin-1")) for s in request.postpath or [])
         if segments and segments[-1] == "":
             segments = segments[:-1]
@@ -132,7 +100,7 @@ class AdminV1(Resource):
         try:
             info = self.tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
         except AdminTokenError as e:
-            log.error("admin tokens unreadable: {e}", e=str(e))
+            self.log.error("admin tokens unreadable: {e}", e=str(e))
             info = None
         if info is None:
             raise ApiError(401, "unauthorized", "A valid admin token is required "
@@ -142,20 +110,7 @@ class AdminV1(Resource):
         return info
 
     def _body(self, request: server.Request) -> dict[str, Any]:
-        if getattr(request, "too_large", False):
-            raise ApiError(413, "too_large", "Request body too large.")
-        ctype = (request.getHeader(b"content-type") or b"").decode("latin-1")
-        if ctype.split(";")[0].strip().lower() != "application/json":
-            raise ApiError(415, "unsupported_media_type",
-                           "The body must be application/json.", "Content-Type")
-        content = request.content
-        raw = b""
-        if content is not None:
-            content.seek(0)
-            raw = content.read(self.max_body + 1)
-        if len(raw) > self.max_body:
-            raise ApiError(413, "too_large",
-                           f"Request body too large: at most {self.max_body} octets.")
+        raw = json_body(request, self.max_body)
         try:
             body = json.loads(raw, parse_constant=_no_constant)
         except ValueError as e:
@@ -171,9 +126,7 @@ def _no_constant(name: str) -> Any:
 
 
 def _query(request: server.Request, route: Route) -> dict[str, str]:
-    given: dict[bytes, list[bytes]] = request.args or {}
-    query = {k.decode("utf-8", "replace"): v[0].decode("utf-8", "replace")
-             for k, v in given.items() if v}
+    query = query_args(request)
     unknown = sorted(set(query) - set(route.query))
     if unknown:
         raise ApiError(422, "invalid_value", f"{unknown[0]}: unknown query parameter",
@@ -181,7 +134,7 @@ def _query(request: server.Request, route: Route) -> dict[str, str]:
     return query
 
 
-def _error(e: ApiError) -> Answer:
+def _error(e: ApiError) -> JsonAnswer:
     headers: dict[bytes, bytes] = {}
     if e.status == 401:
         headers[b"www-authenticate"] = b'Bearer realm="smscd-admin"'

@@ -19,11 +19,7 @@ import re
 from typing import Any, Awaitable, Callable
 
 from pydantic import BaseModel, ValidationError
-from twisted.internet.defer import Deferred
-from twisted.logger import Logger
-from twisted.python.failure import Failure
 from twisted.web import server
-from twisted.web.resource import Resource
 
 from smscd.stores.interfaces import UserRecord
 
@@ -31,19 +27,15 @@ from .api import RestApi
 from .auth import RestAuthenticator
 from .errors import ApiError, from_validation
 from .idempotency import Answer, Idempotency, fingerprint
+from .json_resource import JsonAnswer, JsonResource, json_body, query_args
 from .openapi import document_bytes
 from .routes import Route, match
 from .webhook_api import WebhookApi
 
-log = Logger(namespace="smscd.rest_api")
-
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
-JSON = b"application/json"
 
 
-class V1(Resource):
-    isLeaf = True
-
+class V1(JsonResource):
     def __init__(self, api: RestApi, auth: RestAuthenticator, idempotency: Idempotency,
                  webhooks: WebhookApi | None, max_body: int) -> None:
         super().__init__()
@@ -64,39 +56,13 @@ class V1(Resource):
                              "replay": webhooks.replay})
         self.handlers = handlers
 
-    def render(self, request: server.Request) -> Any:
-        gone: list[bool] = []
-        request.notifyFinish().addErrback(lambda _: gone.append(True))
-        d = Deferred.fromCoroutine(self._serve(request))
-        d.addErrback(self._unexpected, request)
-        d.addCallback(self._write, request, gone)
-        return server.NOT_DONE_YET
-
-    def _unexpected(self, failure: Failure, request: server.Request) -> tuple[int, bytes, dict[bytes, bytes]]:
-        log.failure("{method} {path} failed", failure, method=request.method,
-                    path=request.path)
-        return 500, ApiError(500, "internal", "Internal error.").encoded(), {}
-
-    def _write(self, answer: tuple[int, bytes, dict[bytes, bytes]], request: server.Request,
-               gone: list[bool]) -> None:
-        if gone:
-            return
-        status, body, headers = answer
-        request.setResponseCode(status)
-        request.setHeader(b"content-type", JSON)
-        for name, value in headers.items():
-            request.setHeader(name, value)
-        request.setHeader(b"content-length", b"%d" % len(body))
-        request.write(body)
-        request.finish()
-
-    async def _serve(self, request: server.Request) -> tuple[int, bytes, dict[bytes, bytes]]:
+    async def _serve(self, request: server.Request) -> JsonAnswer:
         try:
             return await self._route(request)
         except ApiError as e:
             return _error(e)
 
-    async def _route(self, request: server.Request) -> tuple[int, bytes, dict[bytes, bytes]]:
+    async def _route(self, request: server.Request) -> JsonAnswer:
         segments = tuple(s.decode("utf-8", "replace") for s in request.postpath or [])
         if segments and segments[-1] == "":
             segments = segments[:-1]
@@ -118,7 +84,7 @@ class V1(Resource):
         key = _header(request, b"idempotency-key")
         if route.body is None or key is None:
             return await self._answer(route, request, user, ident)
-        body = self._body(request)
+        body = json_body(request, self.max_body)
         (status, out), replayed = await self.idempotency.run(
             user.uid, key, fingerprint(request.method or b"", request.path or b"", body),
             lambda: self._answer_only(route, request, user, ident))
@@ -130,47 +96,24 @@ class V1(Resource):
         return status, body
 
     async def _answer(self, route: Route, request: server.Request, user: UserRecord,
-                      ident: str | None) -> tuple[int, bytes, dict[bytes, bytes]]:
+                      ident: str | None) -> JsonAnswer:
         try:
             args: list[Any] = [user]
             if ident is not None:
                 args.append(ident)
             if route.query is not None:
-                args.append(_validated(route.query, _query(request)))
+                args.append(_validated(route.query, query_args(request)))
             if route.body is not None:
-                args.append(_validated_json(route.body, self._body(request)))
+                args.append(_validated_json(route.body, json_body(request, self.max_body)))
             result = await self.handlers[route.operation](*args)
         except ApiError as e:
             return _error(e)
         return 200, result.model_dump_json(by_alias=True).encode(), {}
 
-    def _body(self, request: server.Request) -> bytes:
-        if getattr(request, "too_large", False):
-            raise ApiError(413, "too_large", "Request body too large.")
-        ctype = (_header(request, b"content-type") or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            raise ApiError(415, "unsupported_media_type",
-                           "The body must be application/json.", "Content-Type")
-        content = request.content
-        if content is None:
-            return b""
-        content.seek(0)
-        body = content.read(self.max_body + 1)
-        if len(body) > self.max_body:
-            raise ApiError(413, "too_large", f"Request body too large: at most "
-                                             f"{self.max_body} octets.")
-        return body
-
 
 def _header(request: server.Request, name: bytes) -> str | None:
     value = request.getHeader(name)
     return None if value is None else value.decode("latin-1")
-
-
-def _query(request: server.Request) -> dict[str, str]:
-    given: dict[bytes, list[bytes]] = request.args or {}
-    return {k.decode("utf-8", "replace"): v[0].decode("utf-8", "replace")
-            for k, v in given.items() if v}
 
 
 def _validated(model: type[BaseModel], data: dict[str, str]) -> BaseModel:
@@ -187,7 +130,7 @@ def _validated_json(model: type[BaseModel], body: bytes) -> BaseModel:
         raise from_validation(e) from None
 
 
-def _error(e: ApiError) -> tuple[int, bytes, dict[bytes, bytes]]:
+def _error(e: ApiError) -> JsonAnswer:
     headers: dict[bytes, bytes] = {}
     if e.retry_after is not None:
         headers[b"retry-after"] = b"%d" % e.retry_after
