@@ -29,7 +29,7 @@ that decodes to an equal interceptor.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from smscd.smpp.status import CommandStatus
 
@@ -39,6 +39,7 @@ from .interceptor_actions import ACTION_TYPES, Action, ForceTonNpi
 from .interceptors import (INTERCEPTOR_TYPES, DefaultInterceptor, Interceptor,
                            InterceptorTable, StaticMOInterceptor, StaticMTInterceptor,
                            order_problems)
+from .ordered_lists import decode_ordered
 
 
 def _str(v: object) -> str:
@@ -239,26 +240,8 @@ def interceptor_to_mapping(order: int, interceptor: Interceptor) -> dict[str, ob
 def table_from_mappings(direction: str, raw: object, filters: Mapping[str, Filter],
                         path: str) -> InterceptorTable:
     """A whole table (`path` is e.g. "mt_interceptors"); two entries at one order clash."""
-    if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
-        raise RuleError([f"{path}: expected a list of interceptors"])
-    problems: list[str] = []
-    entries: dict[int, Interceptor] = {}
-    first_at: dict[int, int] = {}
-    for i, item in enumerate(raw):
-        try:
-            order, interceptor = interceptor_from_mapping(item, direction, filters,
-                                                          f"{path}[{i}]")
-        except RuleError as e:
-            problems += e.problems
-            continue
-        if order in first_at:
-            problems.append(f"{path}[{i}].order: {order} is already used by "
-                            f"{path}[{first_at[order]}]")
-            continue
-        first_at[order] = i
-        entries[order] = interceptor
-    if problems:
-        raise RuleError(problems)
+    entries = decode_ordered(raw, path, "interceptors", lambda item, at: (
+        interceptor_from_mapping(item, direction, filters, at)))
     return InterceptorTable(direction, entries)
 
 

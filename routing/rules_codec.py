@@ -38,6 +38,7 @@ from .filters import (FILTER_TYPES, AnyOfFilter, ConnectorFilter, DataCodingFilt
                       DateIntervalFilter, DestinationAddrFilter, Filter, GroupFilter, NotFilter,
                       PriorityFilter, ShortMessageFilter, SourceAddrFilter, TagFilter,
                       TimeIntervalFilter, TransparentFilter, UserFilter)
+from .ordered_lists import decode_ordered
 from .routable import MO, MT
 from .routes import (HTTP, MO_ROUTE_CLASSES, MO_ROUTE_TYPES, MT_ROUTE_TYPES, SMPPS, STORE,
                      DefaultMORoute, DefaultRoute, FailoverMORoute, FailoverMTRoute, MORoute,
@@ -436,25 +437,8 @@ def route_to_mapping(order: int, route: Route) -> dict[str, object]:
 def route_table_from_mappings(direction: str, raw: object, filters: Mapping[str, Filter],
                               path: str, refs: References | None = None) -> RouteTable:
     """A whole table (`path` is e.g. "mt_routes"); two entries at one order clash."""
-    if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
-        raise RuleError([f"{path}: expected a list of routes"])
-    problems: list[str] = []
-    routes: dict[int, Route] = {}
-    first_at: dict[int, int] = {}
-    for i, item in enumerate(raw):
-        try:
-            order, route = route_from_mapping(item, direction, filters, f"{path}[{i}]", refs)
-        except RuleError as e:
-            problems += e.problems
-            continue
-        if order in first_at:
-            problems.append(f"{path}[{i}].order: {order} is already used by "
-                            f"{path}[{first_at[order]}]")
-            continue
-        first_at[order] = i
-        routes[order] = route
-    if problems:
-        raise RuleError(problems)
+    routes = decode_ordered(raw, path, "routes", lambda item, at: (
+        route_from_mapping(item, direction, filters, at, refs)))
     return RouteTable(direction, routes)
 
 
