@@ -104,8 +104,27 @@ def _filters_text(filters: tuple[Filter, ...]) -> str:
     return ", ".join(f.describe() for f in filters)
 
 
+class _Route:
+    """What MT and MO routes share: the listed type name and the single-target builders."""
+    __slots__ = ()
+    is_default: ClassVar[bool] = False
+
+    @property
+    def type_name(self) -> str:
+        return "DefaultRoute" if self.is_default else type(self).__name__
+
+    def _init(self, **fields: object) -> None:
+        """Sets the frozen fields, then checks them (the __init__ of one-target kinds)."""
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, slots=True)
-class _MTRoute:
+class _MTRoute(_Route):
     """What every MT route has; concrete kinds below say how connectors are given."""
     filters: tuple[Filter, ...]
     connectors: tuple[str, ...]
@@ -119,10 +138,6 @@ class _MTRoute:
         _check(_problems_filters(self.filters, MT, self.is_default)
                + _problems_many("connectors", self.connectors, self.least)
                + _problems_rate(self.rate))
-
-    @property
-    def type_name(self) -> str:
-        return "DefaultRoute" if self.is_default else type(self).__name__
 
     def listing(self, order: int) -> str:
         conns = ", ".join(f"smppc({c})" for c in self.connectors)
@@ -144,10 +159,7 @@ class DefaultRoute(_MTRoute):
     is_default: ClassVar[bool] = True
 
     def __init__(self, connector: str, rate: Decimal = Decimal(0)) -> None:
-        object.__setattr__(self, "filters", ())
-        object.__setattr__(self, "connectors", (connector,))
-        object.__setattr__(self, "rate", rate)
-        self.__post_init__()
+        self._init(filters=(), connectors=(connector,), rate=rate)
 
     @property
     def connector(self) -> str:
@@ -158,10 +170,7 @@ class DefaultRoute(_MTRoute):
 class StaticMTRoute(_MTRoute):
     def __init__(self, filters: tuple[Filter, ...], connector: str,
                  rate: Decimal = Decimal(0)) -> None:
-        object.__setattr__(self, "filters", tuple(filters))
-        object.__setattr__(self, "connectors", (connector,))
-        object.__setattr__(self, "rate", rate)
-        self.__post_init__()
+        self._init(filters=tuple(filters), connectors=(connector,), rate=rate)
 
     @property
     def connector(self) -> str:
@@ -183,7 +192,7 @@ class FailoverMTRoute(_MTRoute):
 
 
 @dataclass(frozen=True, slots=True)
-class _MORoute:
+class _MORoute(_Route):
     filters: tuple[Filter, ...]
     targets: tuple[Target, ...]
     direction: ClassVar[str] = MO
@@ -197,10 +206,6 @@ class _MORoute:
               for i, t in enumerate(self.targets) if not isinstance(t, Target)]
         _check(p + _problems_many("targets", tuple(t.describe() for t in self.targets
                                                    if isinstance(t, Target)), self.least))
-
-    @property
-    def type_name(self) -> str:
-        return "DefaultRoute" if self.is_default else type(self).__name__
 
     def listing(self, order: int) -> str:
         targets = ", ".join(t.describe() for t in self.targets)
@@ -220,9 +225,7 @@ class DefaultMORoute(_MORoute):
     is_default: ClassVar[bool] = True
 
     def __init__(self, target: Target) -> None:
-        object.__setattr__(self, "filters", ())
-        object.__setattr__(self, "targets", (target,))
-        self.__post_init__()
+        self._init(filters=(), targets=(target,))
 
     @property
     def target(self) -> Target:
@@ -232,9 +235,7 @@ class DefaultMORoute(_MORoute):
 @dataclass(frozen=True, slots=True, init=False)
 class StaticMORoute(_MORoute):
     def __init__(self, filters: tuple[Filter, ...], target: Target) -> None:
-        object.__setattr__(self, "filters", tuple(filters))
-        object.__setattr__(self, "targets", (target,))
-        self.__post_init__()
+        self._init(filters=tuple(filters), targets=(target,))
 
     @property
     def target(self) -> Target:
