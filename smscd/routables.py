@@ -54,14 +54,7 @@ def mt_routable(message: Message, user: UserRecord, channel: str, at: datetime,
 
 def apply_mt(message: Message, before: Routable, after: Routable) -> Message:
     """`message` with what an interceptor changed from `before` to `after`."""
-    changes: dict[str, object] = {}
-    if (after.source_addr, after.source_ton, after.source_npi) != (
-            before.source_addr, before.source_ton, before.source_npi):
-        changes["source"] = Address(after.source_addr, after.source_ton, after.source_npi)
-    if (after.destination_addr, after.dest_ton, after.dest_npi) != (
-            before.destination_addr, before.dest_ton, before.dest_npi):
-        changes["destination"] = Address(after.destination_addr, after.dest_ton,
-                                         after.dest_npi)
+    changes = _address_changes(before, after)
     if after.registered_delivery != before.registered_delivery:
         changes["registered_delivery"] = after.registered_delivery
     if after.tlvs != before.tlvs:
@@ -75,6 +68,19 @@ def apply_mt(message: Message, before: Routable, after: Routable) -> Message:
             extra.pop(TAGS, None)
         changes["extra"] = extra
     return replace(message, **changes) if changes else message   # type: ignore[arg-type]
+
+
+def _address_changes(before: Routable, after: Routable) -> dict[str, object]:
+    """`source`/`destination` Addresses for the sides an interceptor rewrote."""
+    changes: dict[str, object] = {}
+    if (after.source_addr, after.source_ton, after.source_npi) != (
+            before.source_addr, before.source_ton, before.source_npi):
+        changes["source"] = Address(after.source_addr, after.source_ton, after.source_npi)
+    if (after.destination_addr, after.dest_ton, after.dest_npi) != (
+            before.destination_addr, before.dest_ton, before.dest_npi):
+        changes["destination"] = Address(after.destination_addr, after.dest_ton,
+                                         after.dest_npi)
+    return changes
 
 
 def merged_tlvs(tlvs: tuple[Tlv, ...], set_: tuple[tuple[int, bytes], ...]) -> tuple[Tlv, ...]:
@@ -99,14 +105,7 @@ def mo_routable(mo: InboundMessage, at: datetime, with_content: bool) -> Routabl
 
 def apply_mo(mo: InboundMessage, before: Routable, after: Routable) -> InboundMessage:
     """`mo` with the addresses an MO interceptor rewrote (tags only steer the router)."""
-    changes: dict[str, object] = {}
-    if (after.source_addr, after.source_ton, after.source_npi) != (
-            before.source_addr, before.source_ton, before.source_npi):
-        changes["source"] = Address(after.source_addr, after.source_ton, after.source_npi)
-    if (after.destination_addr, after.dest_ton, after.dest_npi) != (
-            before.destination_addr, before.dest_ton, before.dest_npi):
-        changes["destination"] = Address(after.destination_addr, after.dest_ton,
-                                         after.dest_npi)
+    changes = _address_changes(before, after)
     if after.tlvs != before.tlvs:
         changes["tlvs"] = merged_tlvs(mo.tlvs, after.tlvs)
     return replace(mo, **changes) if changes else mo   # type: ignore[arg-type]
