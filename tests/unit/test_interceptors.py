@@ -1,6 +1,4 @@
 """Interceptor tables: order, first match, default, rejection, Python hand-off, listings."""
-from datetime import datetime, timezone
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,17 +15,9 @@ from routing.interceptors import (HEADER, DefaultInterceptor, Interception, Inte
 from routing.routable import MO, MT, Routable
 from smscd.smpp.status import CommandStatus
 
-AT = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+from interceptor_fixtures import AT, FOO, FR, mt
+
 ALL = TransparentFilter("all")
-FOO = UserFilter("U-foo", "foo")
-FR = DestinationAddrFilter("DA-33", r"^33")
-
-
-def mt(**kw: object) -> Routable:
-    base: dict[str, object] = dict(direction=MT, at=AT, user="foo", source_addr="12345",
-                                   destination_addr="33612345678")
-    base.update(kw)
-    return Routable(**base)  # type: ignore[arg-type]
 
 
 def test_empty_table_leaves_the_message_alone() -> None:

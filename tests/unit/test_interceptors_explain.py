@@ -1,26 +1,15 @@
 """The route tester's interceptor section: which interceptors were tried and why, what
 each action changed, and the outcome."""
-from datetime import datetime, timezone
-
-from routing.filters import DestinationAddrFilter, TagFilter, UserFilter
+from routing.filters import TagFilter
 from routing.interceptor_actions import (DESTINATION, AddTags, ForceRegisteredDelivery, Reject,
                                          RewriteAddress, SetSource)
 from routing.interceptor_explain import explain_interception
 from routing.interceptors import (DefaultInterceptor, InterceptorTable, StaticMTInterceptor,
                                   intercept)
-from routing.routable import MO, MT, Routable
+from routing.routable import MO, MT
 from smscd.smpp.status import CommandStatus
 
-AT = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-FOO = UserFilter("U-foo", "foo")
-FR = DestinationAddrFilter("DA-33", r"^33")
-
-
-def mt(**kw: object) -> Routable:
-    base: dict[str, object] = dict(direction=MT, at=AT, user="foo", source_addr="12345",
-                                   destination_addr="33612345678")
-    base.update(kw)
-    return Routable(**base)  # type: ignore[arg-type]
+from interceptor_fixtures import FOO, FR, mt
 
 
 def test_explanation_transcript() -> None:
