@@ -3,14 +3,12 @@ ProvisioningService and the real SQLite store (queues, billing, API keys), three
 (read-write, read-only, revoked) and a plain JSON HTTP client."""
 from __future__ import annotations
 
-import json
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, succeed
-from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
+from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
 
 from smscd.admin_api import AdminTokens, admin_api_site
@@ -19,6 +17,8 @@ from smscd.service.api import ConnectorStatus
 from smscd.service.service import ProvisioningService, open_service
 from smscd.shell.audit import AuditLog
 from smscd.stores.sqlite import SqliteStore
+
+from json_client import json_call
 
 
 def quick_hash(password: str) -> Deferred[str]:
@@ -78,21 +78,8 @@ class AdminSide:
                    base: str | None = None) -> tuple[int, Any, Headers]:
         """`auth` "" means the read-write token, None no Authorization header; `base`: another
         listener than this side's."""
-        h = Headers()
-        auth = self.write if auth == "" else auth
-        if auth is not None:
-            h.setRawHeaders("Authorization", [auth])
-        if body is not None:
-            raw = json.dumps(body).encode()
-        producer = None
-        if raw is not None:
-            h.setRawHeaders("Content-Type", [content_type])
-            producer = FileBodyProducer(BytesIO(raw))
-        response = await self.agent.request(method.encode(),
-                                            ((base or self.base) + "/admin/v1" + path).encode(), h,
-                                            producer)
-        data = await readBody(response)
-        return response.code, json.loads(data) if data else None, response.headers
+        return await json_call(self.agent, method, (base or self.base) + "/admin/v1" + path,
+                               self.write if auth == "" else auth, body, raw, content_type)
 
     async def close(self) -> None:
         if self.port is not None:

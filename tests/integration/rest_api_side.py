@@ -4,14 +4,12 @@ plus a plain JSON HTTP client."""
 from __future__ import annotations
 
 import base64
-import json
 from decimal import Decimal
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
+from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
 from twisted.web.resource import Resource
 
@@ -25,6 +23,8 @@ from smscd.rest_api import rest_api_resource
 from smscd.service.api import RoutingSnapshot
 from smscd.stores.sqlite import SqliteStore
 from smscd.webhooks import WebhookSettings, Webhooks
+
+from json_client import json_call
 
 
 class Rules:
@@ -72,19 +72,8 @@ class RestSide:
                    raw: bytes | None = None, content_type: str = "application/json",
                    headers: dict[str, str] | None = None
                    ) -> tuple[int, Any, Headers]:
-        h = Headers({k: [v] for k, v in (headers or {}).items()})
-        if auth is not None:
-            h.setRawHeaders("Authorization", [auth])
-        if body is not None:
-            raw = json.dumps(body).encode()
-        producer = None
-        if raw is not None:
-            h.setRawHeaders("Content-Type", [content_type])
-            producer = FileBodyProducer(BytesIO(raw))
-        response = await self.agent.request(method.encode(), (self.base + path).encode(), h,
-                                            producer)
-        data = await readBody(response)
-        return response.code, json.loads(data) if data else None, response.headers
+        return await json_call(self.agent, method, self.base + path, auth, body, raw,
+                               content_type, headers)
 
     async def close(self) -> None:
         await self.port.stopListening()
