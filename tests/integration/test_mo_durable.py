@@ -4,7 +4,6 @@ published to the customer and the parts deleted in one durable change. Store-lev
 use a Clock for store time; connector tests run over loopback with the real store."""
 from __future__ import annotations
 
-import random
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,10 @@ from twisted.internet.task import Clock
 from connectors.inbound_stats import InboundStats
 from connectors.mo_assembly import MoAssembly, group_name, parse_group
 from connectors.sim_pdus import mo_pdus
-from connectors.smpp_client import ConnectorService
 from smscd.deliveries import InboundMessage
 from smscd.delivery_items import item_of
 from customer_side import prefix_router
-from smscd.dispatch import UNROUTED_MO, Dispatcher
+from smscd.dispatch import UNROUTED_MO
 from smscd.smpp import pdu as P
 from smscd.smpp.reassembly import concat_of
 from smscd.smpp.split import ReferenceAllocator, SplitMethod
@@ -29,7 +27,8 @@ from smscd.smpp.status import CommandStatus as S
 from smscd.stores.interfaces import Publication
 from smscd.stores.mo_parts import StoredPart
 from smscd.stores.sqlite import SqliteStore
-from test_connector import CID, TinySmsc, connector_config, reactor
+from connector_daemon import ConnectorDaemon
+from test_connector import CID, TinySmsc, connector_config
 from test_sqlite_store import T0, Stores, store, stores  # noqa: F401  (fixtures)
 from test_store_fast_paths import fail_writes, failure_of, stop_failing
 
@@ -89,33 +88,9 @@ async def test_a_failed_settle_keeps_the_parts_and_publishes_nothing(
 TEXT = "".join(f"word{i} " for i in range(70))                    # 4 parts in GSM 7-bit
 
 
-class Daemon:
-    """What a restart rebuilds: the store, the dispatcher (MO to "acme") and the connector
-    bound to a TinySmsc that outlives it."""
-
-    def __init__(self, path: Path, smsc: TinySmsc, **overrides: Any) -> None:
-        self.path, self.smsc, self.overrides = path, smsc, overrides
-
-    async def start(self) -> Daemon:
-        self.store = SqliteStore.open(self.path, reactor())
-        self.dispatcher = Dispatcher(self.store.messages, self.store.queues, reactor(),
-                                     prefix_router({"": "acme"}))
-        cfg = connector_config(self.smsc.port_obj.getHost().port, **self.overrides)
-        self.connector = ConnectorService(cfg, reactor(), self.store.queues,
-                                          self.store.messages, self.store.correlations,
-                                          self.dispatcher, rng=random.Random(7),
-                                          mo_parts=self.store.mo_parts)
-        self.connector.start()
-        await self.connector.until(lambda c: c.status()["bound"] == 1)
-        return self
-
-    async def restart(self) -> Daemon:
-        await self.stop()
-        return await self.start()
-
-    async def stop(self) -> None:
-        await self.connector.stop()
-        await self.store.close()
+class Daemon(ConnectorDaemon):
+    """The connector across restarts, its MO routed to "acme"."""
+    routes = {"": "acme"}
 
     def mo_for_acme(self) -> list[bytes]:
         """The MO waiting for customer acme, as it will get them (taken from its queue)."""

@@ -6,7 +6,6 @@ letter. Over loopback with a tiny SMSC whose submit_sm_resp the test releases, t
 store and the real dispatcher (customer receipts land in deliver:acme)."""
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +13,14 @@ import pytest_twisted
 from twisted.internet.defer import Deferred
 
 from connectors.pending_receipts import pending_receipts_queue
-from connectors.smpp_client import ConnectorService
 from smscd.deliveries import mt_queue
 from smscd.delivery_items import RECEIPT, item_of
-from customer_side import prefix_router
-from smscd.dispatch import Dispatcher
 from smscd.smpp import pdu as P
 from smscd.smpp.session import Event, RequestReceived
 from smscd.smpp.status import CommandStatus as S
 from smscd.smpp_protocol import SmppProtocol
-from smscd.stores.sqlite import SqliteStore
-from test_connector import CID, TinySmsc, connector_config, message, reactor, receipt_pdu
+from connector_daemon import ConnectorDaemon
+from test_connector import CID, TinySmsc, message, reactor, receipt_pdu
 from test_sqlite_store import Stores
 from test_store_fast_paths import fail_writes
 
@@ -63,31 +59,7 @@ class HoldingSmsc(TinySmsc):
         self.held.clear()
 
 
-class Daemon:
-    def __init__(self, path: Path, smsc: TinySmsc, **overrides: Any) -> None:
-        self.path, self.smsc, self.overrides = path, smsc, overrides
-
-    async def start(self) -> Daemon:
-        self.store = SqliteStore.open(self.path, reactor())
-        self.dispatcher = Dispatcher(self.store.messages, self.store.queues, reactor(),
-                                     prefix_router({}))
-        cfg = connector_config(self.smsc.port_obj.getHost().port, **self.overrides)
-        self.connector = ConnectorService(cfg, reactor(), self.store.queues,
-                                          self.store.messages, self.store.correlations,
-                                          self.dispatcher, rng=random.Random(7),
-                                          mo_parts=self.store.mo_parts)
-        self.connector.start()
-        await self.connector.until(lambda c: c.status()["bound"] == 1)
-        return self
-
-    async def restart(self) -> Daemon:
-        await self.stop()
-        return await self.start()
-
-    async def stop(self) -> None:
-        await self.connector.stop()
-        await self.store.close()
-
+class Daemon(ConnectorDaemon):
     async def receipts_for_acme(self) -> list[tuple[str, str]]:
         """Waits for the customer's receipts; (our id, receipt text) of each."""
         await self.store.queues.when_ready("deliver:acme")
