@@ -11,7 +11,6 @@ each other).
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from twisted.logger import Logger
 
 from smscd.deliveries import deliver_queue
 from smscd.message import (UnsupportedFormat, _json, _quote, _tlv_from_json, _tlv_to_json,
-                           _tlvs_json)
+                           _tlvs_json, load_versioned)
 from smscd.smpp.pdu import DeliverSm
 from smscd.stores.interfaces import QueueEntry, Queues
 
@@ -86,13 +85,7 @@ def _format(item: DeliverItem) -> bytes | None:
 
 
 def load_item(data: bytes) -> DeliverItem:
-    try:
-        d = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UnsupportedFormat(f"not JSON: {e}") from None
-    if not isinstance(d, dict) or d.get("v") != FORMAT_VERSION:
-        raise UnsupportedFormat("delivery item format version "
-                                f"{d.get('v') if isinstance(d, dict) else None!r}")
+    d = load_versioned(data, FORMAT_VERSION, "delivery item")
     try:
         fields = {name: d[name] for name in _FIELDS}
         for name, value in fields.items():

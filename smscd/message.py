@@ -31,6 +31,18 @@ class UnsupportedFormat(ValueError):
     """A stored message in a format this version cannot read."""
 
 
+def load_versioned(data: bytes, version: int, what: str) -> dict[str, Any]:
+    """The JSON object of a stored `what` whose "v" is `version`, else UnsupportedFormat."""
+    try:
+        d = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UnsupportedFormat(f"not JSON: {e}") from None
+    if not isinstance(d, dict) or d.get("v") != version:
+        raise UnsupportedFormat(f"{what} format version "
+                                f"{d.get('v') if isinstance(d, dict) else None!r}")
+    return d
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     addr: str
@@ -187,12 +199,7 @@ def _formatted(m: Message, src: Address, dst: Address, created: float,
 
 
 def load_message(data: bytes) -> Message:
-    try:
-        d = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UnsupportedFormat(f"not JSON: {e}") from None
-    if not isinstance(d, dict) or d.get("v") != FORMAT_VERSION:
-        raise UnsupportedFormat(f"message format version {d.get('v') if isinstance(d, dict) else None!r}")
+    d = load_versioned(data, FORMAT_VERSION, "message")
     try:
         return Message(
             id=_typed(d["id"], str), user=_typed(d["user"], str),

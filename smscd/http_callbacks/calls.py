@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
-from smscd.message import UnsupportedFormat
+from smscd.message import UnsupportedFormat, load_versioned
 
 FORMAT_VERSION = 1
 ACK = b"ACK/Jasmin"
@@ -57,13 +56,7 @@ def dump_call(call: Call) -> bytes:
 
 
 def load_call(data: bytes) -> Call:
-    try:
-        d: Any = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UnsupportedFormat(f"not JSON: {e}") from None
-    if not isinstance(d, dict) or d.get("v") != FORMAT_VERSION:
-        raise UnsupportedFormat("callback format version "
-                                f"{d.get('v') if isinstance(d, dict) else None!r}")
+    d = load_versioned(data, FORMAT_VERSION, "callback")
     url, method, params, ref = d.get("url"), d.get("method"), d.get("params"), d.get("ref")
     if not (isinstance(url, str) and method in ("GET", "POST") and isinstance(ref, str)
             and isinstance(params, list)

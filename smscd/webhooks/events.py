@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from smscd.message import Message, UnsupportedFormat
+from smscd.message import Message, UnsupportedFormat, load_versioned
 from smscd.smpp.message_state import MessageState, is_final, is_success
 
 ACCEPTED, DELIVERED, FAILED, INBOUND = ("message.accepted", "message.delivered",
@@ -71,13 +71,7 @@ def dump_delivery(d: Delivery) -> bytes:
 
 
 def load_delivery(data: bytes) -> Delivery:
-    try:
-        d: Any = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UnsupportedFormat(f"not JSON: {e}") from None
-    if not isinstance(d, dict) or d.get("v") != FORMAT_VERSION:
-        raise UnsupportedFormat("webhook delivery format version "
-                                f"{d.get('v') if isinstance(d, dict) else None!r}")
+    d = load_versioned(data, FORMAT_VERSION, "webhook delivery")
     endpoint, event, subject, body = (d.get(k) for k in ("endpoint", "event", "subject",
                                                          "body"))
     if not (isinstance(endpoint, str) and isinstance(event, str) and isinstance(subject, str)
