@@ -7,9 +7,10 @@ from io import BytesIO
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 from urllib.parse import urlencode
 
+import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
@@ -110,3 +111,12 @@ class HttpApiSide:
         await self.port.stopListening()
         await self.pool.closeCachedConnections()
         await self.store.close()
+
+
+@pytest_twisted.async_yield_fixture
+async def side(tmp_path: Path) -> AsyncIterator[HttpApiSide]:
+    """A started side with user u1 (password "password")."""
+    s = HttpApiSide(tmp_path)
+    await s.add_user()
+    yield s
+    await s.close()

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 import pytest_twisted
@@ -14,17 +12,9 @@ from smscd.credentials import MtCredential, set_mt
 from smscd.mt_pipeline import Refused
 from smscd.smpp.status import CommandStatus as S
 
-from http_api_side import HttpApiSide
+from http_api_side import HttpApiSide, side  # noqa: F401  (fixture)
 
 LOGIN = {"username": "u1", "password": "password"}
-
-
-@pytest_twisted.async_yield_fixture
-async def side(tmp_path: Path) -> AsyncIterator[HttpApiSide]:
-    s = HttpApiSide(tmp_path)
-    await s.add_user()
-    yield s
-    await s.close()
 
 
 @pytest_twisted.ensureDeferred

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_twisted
@@ -14,17 +14,9 @@ from smscd.credentials import MtAuthorizations, MtCredential, set_mt
 from smscd.mt_pipeline import Refused
 from smscd.smpp.status import CommandStatus as S
 
-from http_api_side import HttpApiSide
+from http_api_side import HttpApiSide, side  # noqa: F401  (fixture)
 
 GOOD = {"to": "06155423", "username": "u1", "password": "password", "content": "test"}
-
-
-@pytest_twisted.async_yield_fixture
-async def side(tmp_path: Path) -> AsyncIterator[HttpApiSide]:
-    s = HttpApiSide(tmp_path)
-    await s.add_user()
-    yield s
-    await s.close()
 
 
 def _with(**changes: Any) -> dict[str, Any]:
