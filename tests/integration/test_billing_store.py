@@ -13,13 +13,11 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
 
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
-from twisted.internet.task import Clock
 
 from smscd.billing import Refusal, RecordState
 from smscd.ids import new_message_id
@@ -28,57 +26,10 @@ from smscd.smpp.message_state import MessageState
 from smscd.stores.billing_interface import Reservation
 from smscd.stores.sqlite import SqliteStore
 from smscd.stores.sqlite_billing import BillingError
+from test_sqlite_store import T0, Stores, store, stores  # noqa: F401  (fixtures)
 
-T0 = 1_700_000_000.0
 D = Decimal
 Q = "mt:vendor"
-
-
-class ClockedReactor:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
-    def seconds(self) -> float:
-        return self.clock.seconds()
-
-    def callLater(self, delay: float, f: Callable[..., Any], *a: Any, **kw: Any) -> Any:
-        return self.clock.callLater(delay, f, *a, **kw)
-
-    def callFromThread(self, f: Callable[..., Any], *a: Any, **kw: Any) -> None:
-        reactor.callFromThread(f, *a, **kw)
-
-    def getThreadPool(self) -> Any:
-        return reactor.getThreadPool()
-
-
-class Stores:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.clock = Clock()
-        self.clock.advance(T0)
-        self.opened: list[SqliteStore] = []
-
-    def open(self) -> SqliteStore:
-        store = SqliteStore.open(self.path, ClockedReactor(self.clock))
-        self.opened.append(store)
-        return store
-
-    async def reopen(self, store: SqliteStore) -> SqliteStore:
-        await store.close()
-        return self.open()
-
-
-@pytest_twisted.async_yield_fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    s = Stores(tmp_path / "smscd.sqlite3")
-    yield s
-    for store in s.opened:
-        await store.close()
-
-
-@pytest.fixture
-def store(stores: Stores) -> SqliteStore:
-    return stores.open()
 
 
 def message(user: str = "alice", parts: int = 1) -> Message:
