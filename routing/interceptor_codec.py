@@ -128,13 +128,20 @@ def _checked_keys(raw: Mapping[str, object], allowed: set[str], required: set[st
     return problems + [f"{path}.{k}: missing" for k in sorted(required - raw.keys())]
 
 
-def action_from_mapping(raw: object, path: str) -> Action:
+def _kind_of(raw: object, path: str, key: str, known: Mapping[str, object], expected: str,
+             what: str | None = None) -> tuple[Mapping[str, Any], str]:
+    """`raw` as a mapping and its `key` (one of `known`), else a RuleError naming them."""
     if not isinstance(raw, Mapping):
-        raise RuleError([f"{path}: expected a mapping with an 'action' key"])
-    name = raw.get("action")
-    if not isinstance(name, str) or name not in _KEYS:
-        raise RuleError([f"{path}.action: unknown action {name!r}; known: "
-                         f"{', '.join(_KEYS)}"])
+        raise RuleError([f"{path}: expected {expected}"])
+    name = raw.get(key)
+    if not isinstance(name, str) or name not in known:
+        raise RuleError([f"{path}.{key}: unknown {what or key} {name!r}; known: "
+                         f"{', '.join(known)}"])
+    return raw, name
+
+
+def action_from_mapping(raw: object, path: str) -> Action:
+    raw, name = _kind_of(raw, path, "action", _KEYS, "a mapping with an 'action' key")
     keys = _KEYS[name]
     problems = _checked_keys(raw, set(keys) | {"action"},
                              {k for k, (_, req) in keys.items() if req}, path)
@@ -173,12 +180,8 @@ def _omit(action: Action, key: str, value: object) -> bool:
 def interceptor_from_mapping(raw: object, direction: str, filters: Mapping[str, Filter],
                              path: str) -> tuple[int, Interceptor]:
     """One table entry -> (order, interceptor); RuleError with every problem under `path`."""
-    if not isinstance(raw, Mapping):
-        raise RuleError([f"{path}: expected a mapping"])
-    kind = raw.get("type")
-    if not isinstance(kind, str) or kind not in INTERCEPTOR_TYPES:
-        raise RuleError([f"{path}.type: unknown interceptor type {kind!r}; known: "
-                         f"{', '.join(INTERCEPTOR_TYPES)}"])
+    raw, kind = _kind_of(raw, path, "type", INTERCEPTOR_TYPES, "a mapping",
+                         "interceptor type")
     cls = INTERCEPTOR_TYPES[kind]
     static = cls is not DefaultInterceptor
     allowed = {"type", "order", "actions", "python"} | ({"filters"} if static else set())
