@@ -42,7 +42,8 @@ from smscd.smpp.message_state import MessageState
 from smscd.smpp.status import CommandStatus as S
 from smscd.stores.interfaces import UserRecord
 from smscd.stores.sqlite import SqliteStore
-from test_billing_store import T0, ClockedReactor, Stores, message, store, stores  # noqa: F401
+from test_billing_store import message
+from test_sqlite_store import T0, ClockedReactor, Stores, store, stores  # noqa: F401
 
 D = Decimal
 CID = "vendor"
