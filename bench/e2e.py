@@ -16,6 +16,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,6 +124,10 @@ class Load(HandlerBase):
                 s.check()
 
 
+class SmscdExited(Exception):
+    pass
+
+
 class Stats:
     def __init__(self, n: int, receipts: bool, rate: float | None) -> None:
         self.n, self.want_receipts, self.rate = n, receipts, rate
@@ -169,8 +174,24 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def drive(args: argparse.Namespace, port: int) -> Stats:
+async def drive(args: argparse.Namespace, port: int,
+                daemon: subprocess.Popen[str]) -> Stats:
     stats = Stats(args.n, args.receipts, args.rate)
+
+    def watch() -> None:
+        """smscd gone mid-run: say so instead of waiting for answers that never come."""
+        status = daemon.poll()
+        if status is None:
+            reactor.callLater(0.5, watch)
+            return
+        gone = SmscdExited(f"smscd exited with status {status} during the run "
+                           f"({stats.answered} of {stats.n} answered, {stats.receipts} "
+                           "receipts)")
+        if not stats.answers_done.called:
+            stats.answers_done.errback(gone)
+        elif stats.want_receipts and not stats.receipts_done.called:
+            stats.receipts_done.errback(gone)
+    watch()
     load = Load(stats, args.window, args.receipts)
     config = SessionConfig(window=args.window, response_timeout=60.0,
                            enquire_link_interval=60.0)
@@ -262,6 +283,7 @@ def main() -> None:
         for child in (daemon, sim):
             if child.poll() is None:
                 child.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
@@ -285,11 +307,16 @@ def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
     result: list[Stats] = []
 
     async def run() -> None:
-        result.append(await drive(args, port))
+        try:
+            result.append(await drive(args, port, daemon))
+        except SmscdExited as e:
+            print(e, file=sys.stderr)
         reactor.stop()
 
     reactor.callWhenRunning(lambda: defer.ensureDeferred(run()))
     reactor.run()
+    if not result:
+        raise SystemExit("no figures: smscd did not last the run")
     stats = result[0]
     elapsed = stats.last_answer - stats.started  # type: ignore[attr-defined]
     cpu = {"smscd": cpu_seconds(daemon.pid) - cpu0["smscd"],
