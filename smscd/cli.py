@@ -62,13 +62,13 @@ def run(config_file: str | None, data_dir: str | None) -> None:
 
 def run_daemon(config: Config) -> int:
     """Run the daemon on a validated configuration until SIGTERM/SIGINT; its exit status."""
+    from .reactor import install
+    reactor = install()            # before smscd.daemon, which imports twisted's reactor
     from . import gc_tuning
     from .daemon import Daemon, StartupError
     from .logs import start_logging
-    from .reactor import install
 
     gc_tuning.tune()
-    reactor = install()
     start_logging(config.log.level, config.log.file)
     daemon = Daemon(config, reactor, lambda line: click.echo(line))
     status: list[int] = []

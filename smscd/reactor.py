@@ -11,11 +11,16 @@ T = TypeVar("T")
 
 
 def install() -> Any:
-    """Install the asyncio reactor unless one is installed already; return the reactor."""
+    """Install the asyncio reactor unless it is installed already; return the reactor.
+    Another reactor installed first (an early import of twisted.internet.reactor) is an
+    error, not a silent fallback: aio-pika, redis.asyncio and asyncpg need asyncio's loop."""
+    from twisted.internet import asyncioreactor
     if "twisted.internet.reactor" not in sys.modules:
-        from twisted.internet import asyncioreactor
         asyncioreactor.install(asyncio.new_event_loop())
     from twisted.internet import reactor
+    if not isinstance(reactor, asyncioreactor.AsyncioSelectorReactor):
+        raise RuntimeError(f"{type(reactor).__name__} was installed before smscd's asyncio "
+                           "reactor: something imported twisted.internet.reactor too early")
     return reactor
 
 
