@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, Protocol, cast
+from typing import Any, Callable, cast
 
 from twisted.internet.defer import Deferred, succeed
 
@@ -29,20 +29,8 @@ from routing.routes import HTTP, SMPPS, MORoute, Target
 from routing.selection import RoundRobinCursor, target_candidates
 from routing.table import pick_route
 from smscd.deliveries import InboundMessage
+from smscd.mt_pipeline import Clock, PythonRunner, Rules
 from smscd.routables import apply_mo, mo_routable
-
-
-class Rules(Protocol):
-    @property
-    def snapshot(self) -> Any: ...
-
-
-class Clock(Protocol):
-    def seconds(self) -> float: ...
-
-
-class PythonRunner(Protocol):
-    def run(self, interception: Interception) -> Deferred[Interception]: ...
 
 
 @dataclass(frozen=True, slots=True)
