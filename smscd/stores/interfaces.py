@@ -13,7 +13,7 @@ after the restart, so a message in flight at a crash may reach the vendor twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
@@ -155,6 +155,14 @@ AlsoRows = tuple[tuple[Statement, tuple[Any, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
+class Acceptance:
+    """One message of `MessageLog.accept_many`: what `accept(message, queue, also)` takes."""
+    message: Message
+    queue: str
+    also: AlsoRows = ()        # e.g. that message's billing hold rows
+
+
+@dataclass(frozen=True, slots=True)
 class PartRecord:
     """What happened to one part upstream; None until it happened."""
     index: int
@@ -183,6 +191,13 @@ class MessageLog(Protocol):
         schedule_at, expiring at expires_at) to `queue` as one durable change, with the
         rows `also` (a billing hold: Billing.reserve) in it; the customer's submit_sm_resp
         waits on this."""
+
+    def accept_many(self, accepts: Sequence[Acceptance], also: AlsoRows = (),
+                    publish: Sequence[Publication] = ()) -> Deferred[None]:
+        """Every accept (as `accept` does it: log row, queue entry delayed until schedule_at
+        and expiring at expires_at, its rows), plus the rows `also` and the `publish` queue
+        entries, as ONE durable change: a REST batch of thousands of recipients is one op.
+        If it fails, nothing of it is durable and no entry is in any queue."""
 
     def record_sent(self, message_id: str, part_index: int, connector: str,
                     vendor_id: str) -> Deferred[None]:

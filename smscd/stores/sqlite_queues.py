@@ -20,7 +20,7 @@ import itertools
 import sqlite3
 from dataclasses import replace
 from functools import partial
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
@@ -103,6 +103,31 @@ class SqliteQueues:
                    on_commit: Callable[[], object] | None) -> None:
         self._q(entry.queue).add(entry, available_at, self._clock.seconds())
         self._grown.add(entry.queue)        # consumers are woken after the whole batch
+        if on_commit is not None:
+            on_commit()
+
+    def publish_all_with(self, also: RowList,
+                         items: Sequence[tuple[str, str, bytes, object | None, float,
+                                               float | None]],
+                         on_commit: Callable[[], object] | None = None) -> Deferred[None]:
+        """Publish every (queue, key, payload, obj, available_at, expires_at) of `items`,
+        with the rows `also`, as ONE op (accept_many): one multi-row insert, no Deferred per
+        entry, consumers woken once per queue. Entries are visible only once committed."""
+        ids = self._ids
+        entries = [(QueueEntry(next(ids), queue, key, payload, obj, 0, expires_at), available_at)
+                   for queue, key, payload, obj, available_at, expires_at in items]
+        rows = also + tuple((INSERT_ENTRY, (e.id, e.queue, e.key, e.payload, 0, available_at,
+                                            e.expires_at)) for e, available_at in entries)
+        return self._writer.submit(Rows(rows), partial(self._published_all, entries, on_commit))
+
+    def _published_all(self, entries: list[tuple[QueueEntry, float]],
+                       on_commit: Callable[[], object] | None) -> None:
+        now, grown, last = self._clock.seconds(), self._grown, None
+        for entry, available_at in entries:
+            if entry.queue != last:
+                q, last = self._q(entry.queue), entry.queue
+                grown.add(last)
+            q.add(entry, available_at, now)
         if on_commit is not None:
             on_commit()
 

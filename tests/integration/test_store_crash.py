@@ -1,5 +1,6 @@
-"""Durability proof: kill -9 a process while it accepts messages; every message it had
-confirmed (printed after its accept Deferred fired) is in the log and the queue."""
+"""Durability proof: kill -9 a process while it accepts messages (one by one, or in
+accept_many batches); every message it had confirmed (printed after its Deferred fired) is
+in the log and the queue."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import pytest_twisted
 from twisted.internet import reactor
 
@@ -29,13 +31,14 @@ def read_line(proc: subprocess.Popen[str], deadline: float) -> str:
     return proc.stdout.readline()
 
 
+@pytest.mark.parametrize("mode", ["one", "many"])
 @pytest_twisted.ensureDeferred
-async def test_kill_9_loses_no_confirmed_message(tmp_path: Path) -> None:
+async def test_kill_9_loses_no_confirmed_message(tmp_path: Path, mode: str) -> None:
     """Breaks if a message is confirmed to the customer before its log row and queue entry
     are committed, or if reopening after a crash loses or corrupts any of them."""
     path = tmp_path / "var" / "smscd.sqlite3"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(path), str(TOTAL)],
+    proc = subprocess.Popen([sys.executable, str(CHILD), str(path), str(TOTAL), mode],
                             stdout=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 60
     try:
