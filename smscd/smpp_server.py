@@ -17,8 +17,9 @@ Rules:
   cancel_sm and replace_sm act on a message still waiting in its connector's queue (log
   and queue in one durable change); a cancelled message's billing hold is released at
   once (`billing.message_failed`, as REST DELETE does). cancel_sm by addresses (empty
-  message_id) is not supported, and replace_sm's schedule_delivery_time / validity_period
-  are ignored.
+  message_id) cancels every matching queued message of the user (smpp_cancel.py).
+  replace_sm's schedule_delivery_time / validity_period move the message's schedule and
+  expiry, empty keeps them (smpp_replace.py).
 - Binds are checked by `smpp_auth.Authenticator`; accepted ones join the BindRegistry under
   the user's uid (messages carry the uid too), and leave it at unbind or disconnect.
   A bind keeps the user (and credentials) it was accepted with until it unbinds.
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -50,8 +51,10 @@ from smscd.smpp.smpp_time import format_absolute
 from smscd.smpp.status import CommandStatus as S
 from smscd.smpp.validate import validate_submission
 from smscd.smpp_auth import Authenticator, BindRefused, Verifier, verify_in_thread
+from smscd.smpp_cancel import QueuedMt, cancel_matching, cancel_one, group_criteria, id_criteria
 from smscd.smpp_multi import submit_multi
 from smscd.smpp_protocol import HandlerBase, ReactorTime, SmppFactory, SmppProtocol, server_factory
+from smscd.smpp_replace import parse_replace_times, replaced_times
 from smscd.stats import SmppUserStats, Stats
 from smscd.stores.billing_interface import PartHooks
 from smscd.stores.interfaces import MessageLog, MessageRecord, UserRecord, Users
@@ -85,6 +88,7 @@ class ServerContext:
     auth: Authenticator
     stats: Stats
     billing: PartHooks | None = None    # releases a cancelled message's hold
+    queued: QueuedMt | None = None      # what cancel_sm by address searches
 
     def now_utc(self) -> tuple[float, datetime]:
         now = self.clock.seconds()
@@ -97,12 +101,15 @@ def smpp_server_factory(*, users: Users, log: MessageLog, pipeline: MtPipeline,
                         lockout: BindLockout | None = None,
                         verify: Verifier = verify_in_thread,
                         stats: Stats | None = None,
-                        billing: PartHooks | None = None) -> SmppFactory:
+                        billing: PartHooks | None = None,
+                        queued: QueuedMt | None = None) -> SmppFactory:
     """The protocol factory for the customers' listening endpoint; `stats` counts for
-    jCli `stats` (its own when not given); `billing` releases cancelled messages' holds."""
+    jCli `stats` (its own when not given); `billing` releases cancelled messages' holds;
+    `queued` (smpp_cancel.WaitingMt) is what cancel_sm by address searches: without it
+    that is answered ESME_RCANCELFAIL."""
     auth = Authenticator(users, clock, lockout or BindLockout(), registry.count, verify)
     ctx = ServerContext(users, log, pipeline, registry, clock, settings, auth,
-                        stats or Stats(clock.seconds()), billing)
+                        stats or Stats(clock.seconds()), billing, queued)
     return server_factory(lambda: SmppServerHandler(ctx), clock, settings.session)
 
 
@@ -265,39 +272,69 @@ class SmppServerHandler(HandlerBase):
                   lambda r: query_answer(pdu.message_id, r))
 
     def _on_cancel(self, proto: SmppProtocol, pdu: P.CancelSm) -> None:
-        def cancel(record: MessageRecord) -> Deferred[P.Pdu]:
-            return self.ctx.log.cancel(record.message.id, record.message.user,
-                                       mt_queue(record.message.connector)).addCallback(
-                self._cancelled, record.message.id)
-        self._own(proto, pdu, pdu.message_id, S.ESME_RCANCELFAIL, cancel)
+        assert self.user is not None
+        ctx = self.ctx
+        if pdu.message_id:
+            criteria = id_criteria(pdu)
 
-    def _cancelled(self, done: bool, message_id: str) -> Deferred[P.Pdu] | P.Pdu:
-        if not done:
-            return P.CancelSmResp(command_status=S.ESME_RCANCELFAIL)
-        if self.ctx.billing is None:
-            return P.CancelSmResp()
-        d = self.ctx.billing.message_failed(message_id)
-        d.addErrback(lambda f: log.failure("releasing the hold of cancelled {id} failed", f,
-                                           id=message_id))
-        return d.addCallback(lambda _: P.CancelSmResp())
+            def cancel(record: MessageRecord) -> Deferred[P.Pdu] | P.Pdu:
+                message = record.message
+                if not criteria.matches(message):
+                    return P.CancelSmResp(command_status=S.ESME_RCANCELFAIL)
+                return cancel_one(ctx.log, ctx.billing, message,
+                                  mt_queue(message.connector)).addCallback(_cancel_answer)
+            self._own(proto, pdu, pdu.message_id, S.ESME_RCANCELFAIL, cancel)
+            return
+        try:
+            criteria = group_criteria(pdu)
+        except SmppError as e:
+            proto.respond(pdu, P.CancelSmResp(command_status=e.status))
+            return
+        if ctx.queued is None:
+            log.warn("cancel_sm by address from {user} refused: this server has no view of "
+                     "the queues", user=self.user.username)
+            proto.respond(pdu, P.CancelSmResp(command_status=S.ESME_RCANCELFAIL))
+            return
+        d = maybeDeferred(cancel_matching, ctx.log, ctx.billing, ctx.queued, self.user.uid,
+                          criteria)
+        d.addErrback(self._cancel_failed, self.user.uid)
+        d.addCallback(lambda resp: proto.respond(pdu, resp))
+
+    def _cancel_failed(self, failure: Failure, uid: str) -> P.CancelSmResp:
+        log.failure("cancel_sm by address for {uid} failed", failure, uid=uid)
+        return P.CancelSmResp(command_status=S.ESME_RSYSERR)
 
     def _on_replace(self, proto: SmppProtocol, pdu: P.ReplaceSm) -> None:
         status = replace_sm_status(pdu)
+        if not status:
+            try:
+                times = parse_replace_times(pdu, self.ctx.now_utc()[1])
+            except SmppError as e:
+                status = e.status
         if status:
             proto.respond(pdu, P.ReplaceSmResp(command_status=status))
             return
 
-        def replace(record: MessageRecord) -> Deferred[P.Pdu]:
+        def replace(record: MessageRecord) -> Deferred[P.Pdu] | P.Pdu:
             old = record.message
+            try:
+                schedule_at, expires_at = replaced_times(old, times)
+            except SmppError as e:
+                return P.ReplaceSmResp(command_status=e.status)
             payload = tuple(t for t in pdu.tlvs if t.name == "message_payload")
             new = dataclasses.replace(
                 old, registered_delivery=pdu.registered_delivery,
                 parts=(Part(pdu.short_message, old.parts[0].esm_class if old.parts else 0,
-                            payload),))
+                            payload),),
+                schedule_at=schedule_at, expires_at=expires_at)
             return self.ctx.log.replace(new, mt_queue(old.connector)).addCallback(
                 lambda done: P.ReplaceSmResp(
                     command_status=S.ESME_ROK if done else S.ESME_RREPLACEFAIL))
         self._own(proto, pdu, pdu.message_id, S.ESME_RREPLACEFAIL, replace)
+
+
+def _cancel_answer(done: bool) -> P.CancelSmResp:
+    return P.CancelSmResp(command_status=S.ESME_ROK if done else S.ESME_RCANCELFAIL)
 
 
 def query_answer(message_id: str, record: MessageRecord) -> P.QuerySmResp:
