@@ -27,15 +27,21 @@ Rules of `Pipeline` (the implementation):
   its statuses and text. The hold's rows commit with the message; a failed accept
   cancels the hold and answers ESME_RSYSERR / 500.
 - `quote` runs interceptors and routing only (Jasmin's /rate), nothing is taken.
+- `submit_many` (REST): every message is decided as `submit` decides it (refusals per
+  message), holds are taken in message order, then ONE `MessageLog.accept_many` carries
+  every accepted message with its hold's rows, plus what the caller's `extra` computes
+  from the outcomes (an idempotency record, webhook events): all of it is durable
+  together or not at all. A failed accept cancels every hold and refuses every accepted
+  message with NOT_QUEUED. No Deferred per message unless a Python interceptor runs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, NoReturn, Protocol, cast
+from typing import Any, Callable, NoReturn, Protocol, Sequence, Union, cast
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail, gatherResults, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -53,7 +59,8 @@ from smscd.message import Message
 from smscd.routables import apply_mt, mt_routable
 from smscd.smpp.status import CommandStatus as S
 from smscd.stores.billing_interface import Billing
-from smscd.stores.interfaces import MessageLog, UserRecord
+from smscd.stores.interfaces import (Acceptance, AlsoRows, MessageLog, Publication,
+                                     UserRecord)
 from smscd.submission import routed
 
 log = Logger(namespace="smscd.mt_pipeline")
@@ -88,6 +95,20 @@ class MtPipeline(Protocol):
 
     def quote(self, user: UserRecord, message: Message) -> Deferred[Quote]:
         """The route's price for `message` (fails with Refused, as submit would)."""
+
+
+Outcome = Union[str, Refused]     # our message id, or why it was refused
+# What the caller commits with the accepted messages, computed from every outcome and
+# the accepted messages as they are stored (intercepted, routed).
+Extra = Callable[[Sequence[Outcome], Sequence[Message]],
+                 tuple[AlsoRows, Sequence[Publication]]]
+
+
+class BatchPipeline(MtPipeline, Protocol):
+    def submit_many(self, user: UserRecord, messages: Sequence[Message], channel: str,
+                    extra: Extra | None = None) -> Deferred[list[Outcome]]:
+        """Each message's outcome, in order, once the accepted ones are durable together
+        with what `extra` (called only if one is accepted) returns."""
 
 
 NO_ROUTE = (int(S.ESME_RINVDSTADR), 412, "No route found")
@@ -127,6 +148,17 @@ def _refused(reason: tuple[int, int, str], field: str | None = None) -> Refused:
 
 def _rejected(reject: Reject) -> Refused:
     return Refused(reject.smpp_status, reject.http_status, reject.message)
+
+
+def _as_refusal(e: BaseException, message_id: str, failure: Failure | None = None
+                ) -> Refused:
+    """A Refused as it is; anything else (a bug, a Python interceptor that broke) is
+    logged and refuses this message only, as NOT_QUEUED."""
+    if isinstance(e, Refused):
+        return e
+    log.failure("deciding message {id} failed; refused", failure or Failure(e),
+                id=message_id)
+    return _refused(NOT_QUEUED)
 
 
 class Pipeline:
@@ -203,7 +235,9 @@ class Pipeline:
             raise _refused(NONE_UP)
         return _Decision(message, order, route, found[0], tuple(found[1:]))
 
-    def _accept(self, decision: _Decision, user: UserRecord, channel: str) -> Deferred[str]:
+    def _hold(self, decision: _Decision, user: UserRecord, channel: str
+              ) -> tuple[Message, str, Any]:
+        """Throughput then billing: (the routed message, its queue, its reservation)."""
         message = decision.message
         bucket = self._bucket(user, channel)
         if bucket is not None and not bucket.try_take(self.clock.seconds()):
@@ -218,8 +252,10 @@ class Pipeline:
                           reservation.field)
         if decision.others:
             message.extra[CANDIDATES] = ",".join(decision.others)
-        message = routed(message, decision.connector)
-        queue = mt_queue(decision.connector)
+        return routed(message, decision.connector), mt_queue(decision.connector), reservation
+
+    def _accept(self, decision: _Decision, user: UserRecord, channel: str) -> Deferred[str]:
+        message, queue, reservation = self._hold(decision, user, channel)
         d = (self.log.accept(message, queue, also=reservation.rows) if reservation.rows
              else self.log.accept(message, queue))
         return d.addCallbacks(lambda _: message.id, self._not_accepted,
@@ -230,6 +266,69 @@ class Pipeline:
         self.billing.cancel(reservation)
         log.failure("storing message {id} failed; refused", failure, id=message_id)
         raise _refused(NOT_QUEUED)
+
+    # --- many at once --------------------------------------------------------------------
+    def submit_many(self, user: UserRecord, messages: Sequence[Message], channel: str,
+                    extra: Extra | None = None) -> Deferred[list[Outcome]]:
+        decided = [self._decide_one(user, m, channel) for m in messages]
+        waits = [d for d in decided if isinstance(d, Deferred)]
+        if not waits:
+            return self._accept_many(cast(list[_Decision | Refused], decided), user,
+                                     channel, extra)
+        done: Deferred[list[_Decision | Refused]] = gatherResults(waits)
+        return done.addCallback(self._resolved, decided, user, channel, extra)
+
+    def _decide_one(self, user: UserRecord, message: Message, channel: str
+                    ) -> _Decision | Refused | Deferred[_Decision | Refused]:
+        try:
+            decided = self._decide(user, message, channel)
+        except Exception as e:
+            return _as_refusal(e, message.id)
+        if isinstance(decided, Deferred):
+            return decided.addErrback(lambda f: _as_refusal(f.value, message.id, f))
+        return decided
+
+    def _resolved(self, results: list[_Decision | Refused], decided: list[Any],
+                  user: UserRecord, channel: str, extra: Extra | None
+                  ) -> Deferred[list[Outcome]]:
+        late = iter(results)
+        return self._accept_many([next(late) if isinstance(d, Deferred) else d
+                                  for d in decided], user, channel, extra)
+
+    def _accept_many(self, decided: list[_Decision | Refused], user: UserRecord,
+                     channel: str, extra: Extra | None) -> Deferred[list[Outcome]]:
+        outcomes: list[Outcome] = []
+        accepts: list[Acceptance] = []
+        holds: list[Any] = []
+        for decision in decided:
+            if isinstance(decision, Refused):
+                outcomes.append(decision)
+                continue
+            try:
+                message, queue, reservation = self._hold(decision, user, channel)
+            except Exception as e:
+                outcomes.append(_as_refusal(e, decision.message.id))
+                continue
+            outcomes.append(message.id)
+            accepts.append(Acceptance(message, queue, reservation.rows))
+            holds.append(reservation)
+        if not accepts:
+            return succeed(outcomes)
+        try:
+            also, publish = ((), ()) if extra is None else extra(
+                outcomes, [a.message for a in accepts])
+            d = self.log.accept_many(accepts, also, publish)
+        except Exception:
+            d = fail()
+        return d.addCallbacks(lambda _: outcomes, self._none_accepted,
+                              errbackArgs=(outcomes, holds))
+
+    def _none_accepted(self, failure: Failure, outcomes: list[Outcome], holds: list[Any]
+                       ) -> list[Outcome]:
+        for reservation in holds:
+            self.billing.cancel(reservation)
+        log.failure("storing {n} messages failed; refused", failure, n=len(holds))
+        return [_refused(NOT_QUEUED) if isinstance(o, str) else o for o in outcomes]
 
     def _quote(self, decision: _Decision, user: UserRecord) -> Quote:
         rate = decision.route.rate

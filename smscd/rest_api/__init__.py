@@ -16,7 +16,7 @@ from twisted.web.resource import Resource
 
 from smscd.http_api.auth import Clock, HttpAuthenticator
 from smscd.http_api.build import Builder
-from smscd.mt_pipeline import MtPipeline
+from smscd.mt_pipeline import BatchPipeline
 from smscd.stores.billing_interface import Billing
 from smscd.stores.interfaces import Users
 from smscd.webhooks import Webhooks
@@ -32,7 +32,7 @@ __all__ = ["rest_api_resource"]
 MAX_BODY = 2 * 1024 * 1024        # a full batch: 10,000 recipients and their texts
 
 
-def rest_api_resource(pipeline: MtPipeline, log: SearchableLog, users: Users,
+def rest_api_resource(pipeline: BatchPipeline, log: SearchableLog, users: Users,
                       billing: Billing, keys: KeyVerifier, idempotency: Store, clock: Clock,
                       *, basic: HttpAuthenticator | None = None,
                       builder: Builder | None = None, inbound: Inbound | None = None,

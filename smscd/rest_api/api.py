@@ -7,9 +7,12 @@ Rules:
   the one MT pipeline on the "http" channel (its throughput and billing) with origin
   "rest". Receipts are always asked for (registered_delivery 1): the state is the API.
 - One message, many recipients: every recipient's message is built first (a content
-  error refuses the whole request), then all are submitted at once (the store commits
-  them in one batch). If every recipient is refused, the answer is the first refusal;
-  otherwise 200 with each recipient's outcome.
+  error refuses the whole request); the content (coding, parts, UDH) is built once and
+  shared by every recipient when it is one part. Then all messages of the request (of
+  every item of a batch) go through `submit_many`: ONE durable change holds every
+  accepted message, the answer's Idempotency-Key record and the message.accepted webhook
+  events. If every recipient is refused, the answer is the first refusal; otherwise 200
+  with each recipient's outcome.
 - Reads are scoped: another user's message id is 404, as an unknown one.
 - A cancelled message's billing hold is released (Billing.message_failed).
 - `busy()` true (the queues are over their high-water mark): 503 with Retry-After before
@@ -17,14 +20,12 @@ Rules:
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import timezone
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
-from twisted.internet.defer import Deferred, DeferredList
-from twisted.logger import Logger
-from twisted.python.failure import Failure
+from pydantic import BaseModel
+from twisted.internet.defer import Deferred
 
 from smscd.billing import BillingRecord
 from smscd.deliveries import mt_queue
@@ -33,16 +34,16 @@ from smscd.http_api.auth import Clock
 from smscd.http_api.build import Builder
 from smscd.http_api.params import HttpError
 from smscd.ids import new_message_id
-from smscd.message import Message
-from smscd.mt_pipeline import MtPipeline, Refused
+from smscd.message import Address, Message
+from smscd.mt_pipeline import BatchPipeline, Outcome, Refused
 from smscd.smpp.message_state import MessageState
-from smscd.stores.interfaces import MessageLog, MessageRecord, UserRecord
+from smscd.stores.interfaces import (AlsoRows, MessageLog, MessageRecord, Publication,
+                                     UserRecord)
 from smscd.stores.billing_interface import Billing
 
 from . import models as M
 from .errors import ApiError, from_refused
-
-log = Logger(namespace="smscd.rest_api")
+from .idempotency import Keep
 
 ORIGIN = "rest"
 FAR_FUTURE = 1e12
@@ -50,7 +51,7 @@ FAR_FUTURE = 1e12
 
 class Webhook(Protocol):
     def wants(self, uid: str, event: str) -> bool: ...
-    def message_accepted(self, message: Message) -> Deferred[None]: ...
+    def accepted(self, message: Message) -> list[Publication]: ...
 
 
 class SearchableLog(MessageLog, Protocol):
@@ -63,9 +64,12 @@ class Inbound(Protocol):
               ) -> Deferred[list[tuple[int, dict[str, Any]]]]: ...
 
 
+R = TypeVar("R", bound=BaseModel)
+
+
 @dataclass
 class RestApi:
-    pipeline: MtPipeline
+    pipeline: BatchPipeline
     log: SearchableLog
     billing: Billing
     builder: Builder
@@ -94,88 +98,116 @@ class RestApi:
                 "%y%m%d%H%M%S") + "000+"
         return args, {**args, "dlr": "yes", "dlr-level": "2"}
 
-    def _build(self, user: UserRecord, req: M.SendRequest, to: str, field: str) -> Message:
-        checked, built = self._args(req, to)
+    def _messages(self, user: UserRecord, req: M.SendRequest, recipients: list[str],
+                  field: str) -> list[Message]:
+        """One message per recipient. The content is built once (coding, parts, UDH) and
+        shared when it is one part; a long one is built per recipient, for its own
+        concatenation reference. An error refuses them all (ApiError)."""
+        checked, built = self._args(req, recipients[0])
         now = self.clock.seconds()
         cred = user.mt_credential
+        template = self._built(user, built, now, field)
+        n_parts = len(template.parts)
+        messages = []
+        for to in recipients:
+            checked["to"] = built["to"] = to
+            try:
+                authorize.check_send(cred, user.username, checked, n_parts)
+            except HttpError as e:
+                raise ApiError(403, "forbidden", e.text, None) from None
+            if n_parts > 1 and to != template.destination.addr:
+                template = self._built(user, built, now, field)
+            messages.append(_for_recipient(template, new_message_id(now), to))
+        return messages
+
+    def _built(self, user: UserRecord, args: dict[str, str], now: float, field: str
+               ) -> Message:
         try:
-            message = self.builder.message(built, message_id=new_message_id(now),
-                                           user=user.uid, now=now,
-                                           default_source=cred.defaultvalue.src_addr)
+            return self.builder.message(args, message_id="", user=user.uid, now=now,
+                                        default_source=user.mt_credential.defaultvalue.src_addr)
         except HttpError as e:
             raise ApiError(422, "invalid_content", e.text, field) from None
-        try:
-            authorize.check_send(cred, user.username, checked, len(message.parts))
-        except HttpError as e:
-            raise ApiError(403, "forbidden", e.text, None) from None
-        return dataclasses.replace(message, origin=ORIGIN)
 
     def _check_busy(self) -> None:
         if self.busy():
             raise ApiError(503, "busy", "The queues are full; try again later.", None,
                            self.retry_after)
 
-    async def send(self, user: UserRecord, req: M.SendRequest) -> M.SendResponse:
+    async def send(self, user: UserRecord, req: M.SendRequest, keep: Keep | None = None
+                   ) -> M.SendResponse:
         self._check_busy()
-        messages = [self._build(user, req, to, "text") for to in req.recipients]
-        results, first_refusal = await self._submit(user, messages)
-        if first_refusal is not None and all(r.status == "refused" for r in results):
-            raise first_refusal
-        return M.SendResponse(messages=results)
+        messages = self._messages(user, req, req.recipients, "text")
 
-    async def batch(self, user: UserRecord, req: M.BatchRequest) -> M.BatchResponse:
+        def respond(outcomes: Sequence[Outcome]) -> M.SendResponse:
+            results = [self._result(m, o) for m, o in zip(messages, outcomes)]
+            if all(r.status == "refused" for r in results):
+                raise from_refused(next(o for o in outcomes if isinstance(o, Refused)),
+                                   self.retry_after)
+            return M.SendResponse.model_construct(messages=results)
+        return await self._submit(user, messages, respond, keep)
+
+    async def batch(self, user: UserRecord, req: M.BatchRequest, keep: Keep | None = None
+                    ) -> M.BatchResponse:
         self._check_busy()
-        built: list[tuple[int, list[Message] | ApiError]] = []
+        built: list[list[Message] | ApiError] = []
         for i, item in enumerate(req.messages):
             try:
-                built.append((i, [self._build(user, item, to, f"messages.{i}.text")
-                                  for to in item.recipients]))
+                built.append(self._messages(user, item, item.recipients,
+                                            f"messages.{i}.text"))
             except ApiError as e:
-                built.append((i, e))
-        flat = [m for _, ms in built if isinstance(ms, list) for m in ms]
-        outcomes = iter((await self._submit(user, flat))[0])
-        results = []
-        for i, ms in built:
-            if isinstance(ms, ApiError):
-                refused = [M.Accepted(to=to, status="refused", error=ms.body)
-                           for to in req.messages[i].recipients]
-                results.append(M.BatchItem(index=i, messages=refused))
-            else:
-                results.append(M.BatchItem(index=i, messages=[next(outcomes) for _ in ms]))
-        n = sum(1 for r in results for a in r.messages if a.status == "queued")
-        total = sum(len(r.messages) for r in results)
-        return M.BatchResponse(accepted=n, refused=total - n, results=results)
+                built.append(e)
 
-    async def _submit(self, user: UserRecord, messages: list[Message]
-                      ) -> tuple[list[M.Accepted], ApiError | None]:
-        """Each message's outcome, and the first refusal."""
-        ds = [self.pipeline.submit(user, m, "http") for m in messages]
-        done = await DeferredList(ds, consumeErrors=True)
-        results = []
-        first: ApiError | None = None
-        for message, (_, value) in zip(messages, done):
-            if not isinstance(value, Failure):
-                results.append(M.Accepted.model_construct(      # our own values: no checks
-                    to=message.destination.addr, id=value, parts=len(message.parts),
-                    status="queued", error=None))
-                self._accepted(message, value)
-                continue
-            if isinstance(value.value, Refused):
-                error = from_refused(value.value, self.retry_after)
-            else:
-                log.failure("submitting {id} failed", value, id=message.id)
-                error = ApiError(503, "unavailable", "The message could not be queued; "
-                                 "try again.", None, self.retry_after)
-            first = first or error
-            results.append(M.Accepted(to=message.destination.addr, status="refused",
-                                      error=error.body))
-        return results, first
+        def respond(outcomes: Sequence[Outcome]) -> M.BatchResponse:
+            each = iter(outcomes)
+            results = []
+            queued = total = 0
+            for i, ms in enumerate(built):
+                if isinstance(ms, ApiError):
+                    error = ms.body
+                    items = [_refused_result(to, error) for to in req.messages[i].recipients]
+                else:
+                    items = [self._result(m, next(each)) for m in ms]
+                    queued += sum(1 for a in items if a.status == "queued")
+                total += len(items)
+                results.append(M.BatchItem.model_construct(index=i, messages=items))
+            return M.BatchResponse.model_construct(accepted=queued, refused=total - queued,
+                                                   results=results)
+        return await self._submit(
+            user, [m for ms in built if isinstance(ms, list) for m in ms], respond, keep)
 
-    def _accepted(self, message: Message, message_id: str) -> None:
+    async def _submit(self, user: UserRecord, messages: list[Message],
+                      respond: Callable[[Sequence[Outcome]], R], keep: Keep | None) -> R:
+        """All of `messages` through the pipeline at once; the answer `respond` makes of
+        their outcomes. The Idempotency-Key record of that answer and the accepted
+        messages' webhook events commit with the messages (one durable change)."""
+        made: list[R] = []
+
+        def extra(outcomes: Sequence[Outcome], accepted: Sequence[Message]
+                  ) -> tuple[AlsoRows, list[Publication]]:
+            response = respond(outcomes)
+            made.append(response)
+            rows = () if keep is None else keep.rows(200, encode(response))
+            return rows, self._events(user, accepted)
+        outcomes = await self.pipeline.submit_many(user, messages, "http", extra)
+        if made and any(isinstance(o, str) for o in outcomes):
+            if keep is not None:
+                keep.committed = True
+            return made[0]
+        return respond(outcomes)
+
+    def _result(self, message: Message, outcome: Outcome) -> M.Accepted:
+        if isinstance(outcome, str):
+            return M.Accepted.model_construct(      # our own values: no checks
+                to=message.destination.addr, id=outcome, parts=len(message.parts),
+                status="queued", error=None)
+        return _refused_result(message.destination.addr,
+                               from_refused(outcome, self.retry_after).body)
+
+    def _events(self, user: UserRecord, accepted: Sequence[Message]) -> list[Publication]:
         hooks = self.webhooks
-        if hooks is not None and hooks.wants(message.user, "message.accepted"):
-            hooks.message_accepted(message).addErrback(
-                lambda f: log.failure("webhook for {id} not queued", f, id=message_id))
+        if hooks is None or not hooks.wants(user.uid, "message.accepted"):
+            return []
+        return [p for m in accepted for p in hooks.accepted(m)]
 
     # --- reading and cancelling --------------------------------------------------------
     async def message(self, user: UserRecord, message_id: str) -> M.MessageView:
@@ -228,7 +260,7 @@ class RestApi:
             authorize.check_rate(user.mt_credential, user.username)
         except HttpError as e:
             raise ApiError(403, "forbidden", e.text) from None
-        message = self._build(user, req, req.recipients[0], "text")
+        message = self._messages(user, req, req.recipients[:1], "text")[0]
         try:
             quote = await self.pipeline.quote(user, message)
         except Refused as e:
@@ -243,6 +275,30 @@ class RestApi:
         data = [M.InboundItem.model_validate(item) for _, item in found]
         more = len(found) == q.limit
         return M.InboundList(data=data, next_cursor=str(found[-1][0]) if more else None)
+
+
+def encode(model: BaseModel) -> bytes:
+    """A response body as the wire has it (`from`, not `from_`)."""
+    return model.model_dump_json(by_alias=True).encode()
+
+
+def _for_recipient(template: Message, message_id: str, to: str) -> Message:
+    """`template` (fresh from the builder) with its own id and destination, from REST:
+    every field given, a third of what dataclasses.replace costs."""
+    t = template
+    return Message(id=message_id, user=t.user, source=t.source, destination=Address(to),
+                   parts=t.parts, created_at=t.created_at, data_coding=t.data_coding,
+                   esm_class=t.esm_class, protocol_id=t.protocol_id, priority=t.priority,
+                   registered_delivery=t.registered_delivery, service_type=t.service_type,
+                   tlvs=t.tlvs, schedule_at=t.schedule_at, expires_at=t.expires_at,
+                   connector=t.connector, origin=ORIGIN, tenant=t.tenant,
+                   template=t.template, idempotency_key=t.idempotency_key,
+                   extra=dict(t.extra))
+
+
+def _refused_result(to: str, error: M.ErrorBody) -> M.Accepted:
+    return M.Accepted.model_construct(to=to, id=None, parts=None, status="refused",
+                                      error=error)
 
 
 def _not_found(message_id: str) -> ApiError:

@@ -9,7 +9,8 @@ Rules:
   (413, also when the site's own limit dropped it), and are validated by the route's
   model (400 malformed JSON, 422 invalid). Queries: the route's model, unknown names 422.
 - POST with an Idempotency-Key runs through `Idempotency` (replays carry
-  `Idempotent-Replayed: true`).
+  `Idempotent-Replayed: true`); the sending operations (_KEEPING) get its `Keep`, to
+  commit the record with their messages.
 - Anything unexpected is logged and answered 500 `internal` without details.
 - A client that went away is not written to.
 """
@@ -23,16 +24,17 @@ from twisted.web import server
 
 from smscd.stores.interfaces import UserRecord
 
-from .api import RestApi
+from .api import RestApi, encode
 from .auth import RestAuthenticator
 from .errors import ApiError, from_validation
-from .idempotency import Answer, Idempotency, fingerprint
+from .idempotency import Answer, Idempotency, Keep, fingerprint
 from .json_resource import JsonAnswer, JsonResource, json_body, query_args
 from .openapi import document_bytes
 from .routes import Route, match
 from .webhook_api import WebhookApi
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+_KEEPING = frozenset({"send", "batch"})
 
 
 class V1(JsonResource):
@@ -87,16 +89,16 @@ class V1(JsonResource):
         body = json_body(request, self.max_body)
         (status, out), replayed = await self.idempotency.run(
             user.uid, key, fingerprint(request.method or b"", request.path or b"", body),
-            lambda: self._answer_only(route, request, user, ident))
+            lambda keep: self._answer_only(route, request, user, ident, keep))
         return status, out, {b"idempotent-replayed": b"true"} if replayed else {}
 
     async def _answer_only(self, route: Route, request: server.Request, user: UserRecord,
-                           ident: str | None) -> Answer:
-        status, body, _ = await self._answer(route, request, user, ident)
+                           ident: str | None, keep: Keep) -> Answer:
+        status, body, _ = await self._answer(route, request, user, ident, keep)
         return status, body
 
     async def _answer(self, route: Route, request: server.Request, user: UserRecord,
-                      ident: str | None) -> JsonAnswer:
+                      ident: str | None, keep: Keep | None = None) -> JsonAnswer:
         try:
             args: list[Any] = [user]
             if ident is not None:
@@ -105,10 +107,16 @@ class V1(JsonResource):
                 args.append(_validated(route.query, query_args(request)))
             if route.body is not None:
                 args.append(_validated_json(route.body, json_body(request, self.max_body)))
-            result = await self.handlers[route.operation](*args)
+            handler = self.handlers[route.operation]
+            if keep is not None and route.operation in _KEEPING:
+                result = await handler(*args, keep=keep)
+            else:
+                result = await handler(*args)
         except ApiError as e:
             return _error(e)
-        return 200, result.model_dump_json(by_alias=True).encode(), {}
+        if keep is not None and keep.committed and keep.answer is not None:
+            return keep.answer[0], keep.answer[1], {}       # encoded once, before the commit
+        return 200, encode(result), {}
 
 
 def _header(request: server.Request, name: bytes) -> str | None:

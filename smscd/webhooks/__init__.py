@@ -7,10 +7,13 @@ sender.py (the queue `webhooks` to the endpoints: retries, dead letters, order).
 - endpoint management (the REST API's /v1/webhooks): `add`, `list`, `remove`, kept in
   memory after `start` loaded them, so the hooks below cost nothing for a user without
   endpoints;
-- hooks: `message_accepted(message)` once the message is durably accepted,
-  `part_state(message, part_index, state, error)` when a part's state is durable,
-  `inbound(uid, item)` when an MO is stored for the user. Each publishes one delivery per
-  endpoint of the user that wants the event, in the order the hooks are called;
+- `accepted(message)`: the message.accepted deliveries as queue publications, which the
+  REST API commits in the same durable change as the message (`MessageLog.accept_many`),
+  so the event exists exactly when the message does and is queued before any receipt;
+- hooks: `part_state(message, part_index, state, error)` when a part's state is
+  durable, `inbound(uid, item)` when an MO is stored for the user. Each publishes one
+  delivery per endpoint of the user that wants the event, in the order the hooks are
+  called;
 - dead letters: `dead_letters(uid)` and `replay(uid, dead_id)`, scoped to the user.
 Rules: an endpoint URL is http or https with a host; events are of EVENT_TYPES; the
 secret (`whsec_` + 32 random octets, hex) is shown once, in `add`'s answer.
@@ -29,7 +32,7 @@ from twisted.web.client import HTTPConnectionPool
 from smscd.customer_delivery import RetryPolicy
 from smscd.message import Message
 from smscd.smpp.message_state import MessageState
-from smscd.stores.interfaces import DeadLetter, Queues
+from smscd.stores.interfaces import DeadLetter, Publication, Queues
 from smscd.stores.sqlite_webhooks import Endpoint
 
 from . import events
@@ -120,10 +123,11 @@ class Webhooks:
     def wants(self, uid: str, event: str) -> bool:
         return any(event in e.events for e in self._by_user.get(uid, ()))
 
-    # --- hooks -------------------------------------------------------------------------
-    def message_accepted(self, message: Message) -> Deferred[None]:
-        return self._publish(message.user, events.ACCEPTED, message.id,
-                             events.accepted_data(message))
+    # --- events ------------------------------------------------------------------------
+    def accepted(self, message: Message) -> builtins.list[Publication]:
+        """`message`'s message.accepted deliveries, to publish with its accept."""
+        return self._publications(message.user, events.ACCEPTED, message.id,
+                                  events.accepted_data(message))
 
     def part_state(self, message: Message, part_index: int, state: MessageState,
                    error: str = "") -> Deferred[None]:
@@ -138,16 +142,25 @@ class Webhooks:
 
     def _publish(self, uid: str, event: str, subject: str, data: dict[str, Any]
                  ) -> Deferred[None]:
+        found = self._publications(uid, event, subject, data)
+        if not found:
+            return succeed(None)
+        ds = [self.queues.publish(p.queue, p.key, p.payload, p.obj) for p in found]
+        return gatherResults(ds, consumeErrors=True).addCallback(lambda _: None)
+
+    def _publications(self, uid: str, event: str, subject: str, data: dict[str, Any]
+                      ) -> builtins.list[Publication]:
+        """One delivery per endpoint of `uid` that wants `event`, with one body (one
+        event id) for all of them."""
         targets = [e for e in self._by_user.get(uid, ()) if event in e.events]
         if not targets:
-            return succeed(None)
+            return []
         body = events.event_body(event, data, self.reactor.seconds())
-        ds = []
+        found = []
         for endpoint in targets:
             delivery = Delivery(endpoint.id, event, subject, body)
-            ds.append(self.queues.publish(QUEUE, delivery.key, dump_delivery(delivery),
-                                          delivery))
-        return gatherResults(ds, consumeErrors=True).addCallback(lambda _: None)
+            found.append(Publication(QUEUE, delivery.key, dump_delivery(delivery), delivery))
+        return found
 
     # --- dead letters ------------------------------------------------------------------
     def dead_letters(self, uid: str, limit: int = 100
