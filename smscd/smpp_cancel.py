@@ -15,7 +15,9 @@ Rules:
   query_sm reports too).
 - Candidates come from `Queues.waiting` over the MT queues of the configured connectors:
   in memory, no table scan, but O(queued messages): cancel by address is rare. After a
-  restart the waiting entries carry only their payload, which is decoded to match.
+  restart the waiting entries carry only their payload (JSON with ASCII escapes,
+  message.dump_message); one is decoded only if it holds the JSON form of the user's uid
+  and of every address asked for, so a scan does not decode the whole queue.
 - Each message is cancelled by `MessageLog.cancel`, its own durable change (every part
   DELETED, queue entry removed), then its billing hold is released. They are not one
   change: a crash (or a store error) part way leaves some cancelled and others not; the
@@ -23,6 +25,7 @@ Rules:
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -71,8 +74,9 @@ def group_criteria(pdu: P.CancelSm) -> CancelCriteria:
 class QueuedMt(Protocol):
     """What cancel by address searches: the MT messages not yet taken to be sent."""
 
-    def of_user(self, uid: str) -> Iterator[tuple[str, Message]]:
-        """(queue, message) for each of `uid`'s messages waiting in an MT queue."""
+    def of_user(self, uid: str, values: tuple[str, ...] = ()) -> Iterator[tuple[str, Message]]:
+        """(queue, message) for each of `uid`'s messages waiting in an MT queue; `values`
+        are field values the caller wants (it still checks them): a hint to skip others."""
 
 
 class WaitingMt:
@@ -82,14 +86,18 @@ class WaitingMt:
         self.queues = queues
         self.connectors = connectors
 
-    def of_user(self, uid: str) -> Iterator[tuple[str, Message]]:
+    def of_user(self, uid: str, values: tuple[str, ...] = ()) -> Iterator[tuple[str, Message]]:
+        needles = [json.dumps(v).encode() for v in (uid, *values)]
         for cid in self.connectors():
             queue = mt_queue(cid)
             for entry in self.queues.waiting(queue):
                 message = entry.obj
                 if not isinstance(message, Message):
+                    payload = entry.payload
+                    if not all(needle in payload for needle in needles):
+                        continue
                     try:
-                        message = load_message(entry.payload)
+                        message = load_message(payload)
                     except UnsupportedFormat as e:
                         log.warn("queue {queue} entry {key}: unreadable message skipped by "
                                  "cancel_sm: {error}", queue=queue, key=entry.key, error=e)
@@ -122,7 +130,9 @@ def cancel_one(message_log: MessageLog, billing: PartHooks | None, message: Mess
 def cancel_matching(message_log: MessageLog, billing: PartHooks | None, queued: QueuedMt,
                     uid: str, criteria: CancelCriteria) -> Deferred[P.CancelSmResp]:
     """Cancel every waiting message of `uid` that matches; the cancel_sm_resp to answer."""
-    found = [(queue, m) for queue, m in queued.of_user(uid) if criteria.matches(m)]
+    wanted = tuple(v for v in (criteria.source_addr, criteria.destination_addr,
+                               criteria.service_type) if v)
+    found = [(queue, m) for queue, m in queued.of_user(uid, wanted) if criteria.matches(m)]
     if not found:
         return succeed(P.CancelSmResp(command_status=S.ESME_RCANCELFAIL))
     tries = [cancel_one(message_log, billing, m, queue) for queue, m in found]

@@ -12,10 +12,13 @@ import pytest_twisted
 
 from cancel_side import QUEUE, Side, start_side
 from customer_side import Gateway, start_gateway, submit
+from smscd import smpp_cancel
+from smscd.message import Address, Message, Part, load_message
 from smscd.smpp import pdu as P
 from smscd.smpp.message_state import MessageState
 from smscd.smpp.smpp_time import format_absolute
 from smscd.smpp.status import CommandStatus as S
+from smscd.stores.sqlite import SqliteStore
 
 HOUR = "000000010000000R"
 
@@ -202,3 +205,40 @@ async def test_replace_with_both_times_moves_both(side: Side) -> None:
     record = await side.store.messages.get(message_id, "alice")
     assert record is not None
     assert (record.message.schedule_at, record.message.expires_at) == (t0 + 3600, t0 + 5400)
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancel_by_address_after_a_restart(tmp_path: Path, monkeypatch: Any) -> None:
+    """Breaks if, once the queue entries no longer carry their Message (after a restart),
+    cancel by address misses a match whose address JSON escapes, cancels another user's or
+    another source's message, or decodes entries that cannot match."""
+    from twisted.internet import reactor
+    source = 'SH"\u00d6\\P'
+    now = reactor.seconds()
+    made = [Message(f"m{i}", user, Address(addr, 5), Address("33600000001", 1, 1),
+                    (Part(b"hi"),), now, connector="vendor1")
+            for i, (user, addr) in enumerate([("alice", source), ("alice", "OTHER"),
+                                              ("bob", source), ("alice", source)])]
+    store = SqliteStore.open(tmp_path / "smscd.db", reactor)
+    for m in made:
+        await store.messages.accept(m, QUEUE)
+    await store.close()
+    decoded: list[bytes] = []
+
+    def counting_load(payload: bytes) -> Message:
+        decoded.append(payload)
+        return load_message(payload)
+    monkeypatch.setattr(smpp_cancel, "load_message", counting_load)
+    store = SqliteStore.open(tmp_path / "smscd.db", reactor)
+    try:
+        assert [e.obj for e in store.queues.waiting(QUEUE)] == [None] * 4
+        resp = await smpp_cancel.cancel_matching(
+            store.messages, None, smpp_cancel.WaitingMt(store.queues, lambda: ["vendor1"]),
+            "alice", smpp_cancel.CancelCriteria(source))
+        assert resp.command_status == S.ESME_ROK
+        assert len(decoded) == 2
+        states = [(await store.messages.get(m.id, m.user)).state for m in made]  # type: ignore
+        assert states == [MessageState.DELETED, MessageState.ENROUTE, MessageState.ENROUTE,
+                          MessageState.DELETED]
+    finally:
+        await store.close()
