@@ -13,7 +13,7 @@ after the restart, so a message in flight at a crash may reach the vendor twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Literal, Protocol, Sequence, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
@@ -183,6 +183,24 @@ class MessageRecord:
     parts: tuple[PartRecord, ...]       # one per message part, in order
 
 
+EventKind = Literal["accepted", "sent", "state", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class StateEvent:
+    """One event of a message's history (GET /v1/messages/{id}), oldest first: "accepted"
+    (queued for `connector`), "sent" (a vendor took the part: `connector`, `vendor_id`),
+    "state" (a receipt, or a failure decided here: `state`, `error`), "cancelled" (state
+    DELETED). `part_index` None: the event is the whole message's."""
+    part_index: int | None
+    at: float
+    state: MessageState | None
+    event: EventKind
+    error: str = ""
+    connector: str | None = None
+    vendor_id: str | None = None
+
+
 class MessageLog(Protocol):
     """Every accepted message, what became of each part, answerable per customer."""
 
@@ -212,6 +230,11 @@ class MessageLog(Protocol):
 
     def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
         """The record, if `message_id` exists and belongs to `user`; otherwise None."""
+
+    def history(self, message_id: str, user: str) -> Deferred[list[StateEvent]]:
+        """The events of `user`'s message, oldest first (by time, then as written); an
+        empty list if it does not exist or is not theirs. Every change of the log writes
+        its event in the same durable change, so the history is never behind the record."""
 
     def find(self, message_id: str) -> Deferred[MessageRecord | None]:
         """The record whoever owns it: for internal lookups (a receipt found through its

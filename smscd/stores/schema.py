@@ -184,6 +184,32 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX inbound_by_uid ON inbound_messages (uid, id)",
         "CREATE INDEX messages_by_user ON messages (user, accepted_at)",
     ),
+    (   # 7: per-message history (GET /v1/messages/{id}): one row per event after the
+        # acceptance, written in the same statements as the change it records.
+        # part_index NULL: the whole message.
+        # A rowid table appended in time order; its small index finds one message's rows.
+        """CREATE TABLE message_events (
+            message_id TEXT NOT NULL,
+            part_index INTEGER,
+            at REAL NOT NULL,
+            event TEXT NOT NULL,
+            state INTEGER,
+            error TEXT NOT NULL DEFAULT '',
+            connector TEXT,
+            vendor_id TEXT)""",
+        "CREATE INDEX message_events_by_message ON message_events (message_id)",
+        # What older stores know already becomes history: sendings and states (the
+        # "accepted" event is read from the messages row itself).
+        """INSERT INTO message_events (message_id, part_index, at, event, connector, vendor_id)
+            SELECT message_id, part_index, sent_at, 'sent', connector, vendor_id
+            FROM message_parts WHERE sent_at IS NOT NULL""",
+        """INSERT INTO message_events (message_id, part_index, at, event, state, error)
+            SELECT message_id, part_index, state_at,
+                   CASE WHEN cancelled THEN 'cancelled' ELSE 'state' END, state,
+                   CASE WHEN cancelled THEN '' ELSE error END
+            FROM (SELECT *, state = 4 AND error = 'cancelled' AS cancelled  -- 4: DELETED
+                  FROM message_parts WHERE state_at IS NOT NULL)""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

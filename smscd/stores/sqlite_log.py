@@ -1,4 +1,5 @@
-# tests: tests/integration/test_sqlite_store.py, test_store_accept_many.py
+# tests: tests/integration/test_sqlite_store.py, test_store_accept_many.py,
+# test_store_history.py
 """`MessageLog` and `Correlations` on the embedded store (users: sqlite_users.py).
 
 Every change is one op in the group-commit writer. Reads are ops too (a read then sees
@@ -11,7 +12,12 @@ what a bounded in-memory cache of recent state answers at once:
   `record_state` with `publish` then costs one op, not a read and two writes in three
   commits.
 A miss (an old message, after a restart) reads through the writer as before.
-Message bodies are `dump_message` bytes.
+Message bodies are `dump_message` bytes. Every later change of a message (sent, state,
+cancel) also inserts its `message_events` row (the history) among the rows of the same op:
+no op, commit or read more; the history keeps even a late intermediate state that the
+part's state ignores. Its "accepted" event is the `messages` row itself (an event row per
+message would cost every accept an insert for what that row says already). The log is
+never purged today; a purge must take the events too.
 """
 from __future__ import annotations
 
@@ -26,9 +32,9 @@ from smscd.message import Message, dump_message, load_message
 from smscd.smpp.message_state import MessageState, is_final, state_from_int
 from smscd.stores.group_commit import GroupCommitWriter
 from smscd.stores.interfaces import (Acceptance, AlsoRows, MessageRecord, PartRecord,
-                                     Publication, PublishFor, QueueEntry)
+                                     Publication, PublishFor, QueueEntry, StateEvent)
 from smscd.stores.ops import Read, Rows, Statement
-from smscd.stores.sqlite_queues import ReactorTime, SqliteQueues
+from smscd.stores.sqlite_queues import ReactorTime, RowList, SqliteQueues
 from smscd.stores.states import overall_state
 
 _INTERMEDIATE = tuple(int(s) for s in MessageState if not is_final(s))
@@ -93,44 +99,45 @@ class SqliteMessageLog:
 
     def record_sent(self, message_id: str, part_index: int, connector: str,
                     vendor_id: str) -> Deferred[None]:
-        return self._writer.submit(Rows(((RECORD_SENT, (message_id, part_index, connector,
-                                                         vendor_id, self._clock.seconds())),)))
+        return self._writer.submit(Rows(_sent(message_id, part_index, connector, vendor_id,
+                                              self._clock.seconds())))
 
     def record_accepted(self, message_id: str, part_index: int, connector: str,
                         vendor_id: str, correlation_key: str, expires_at: float,
                         ack: QueueEntry | None = None) -> Deferred[None]:
         """AcceptedParts: record_sent + the correlation (+ the ack) as one op."""
-        rows = ((RECORD_SENT, (message_id, part_index, connector, vendor_id,
-                               self._clock.seconds())),
-                self._correlations.remember(connector, correlation_key, message_id,
-                                            part_index, expires_at))
+        rows = _sent(message_id, part_index, connector, vendor_id, self._clock.seconds()) + (
+            self._correlations.remember(connector, correlation_key, message_id, part_index,
+                                        expires_at),)
         if ack is None:
             return self._writer.submit(Rows(rows))
         return self._queues.ack_with(rows, ack)
 
     def record_state(self, message_id: str, part_index: int, state: int, error: str,
                      at: float, publish: PublishFor | None = None) -> Deferred[None]:
-        row = (RECORD_STATE, (message_id, part_index, int(state), error, at))
+        rows: RowList = ((RECORD_STATE, (message_id, part_index, int(state), error, at)),
+                         (INSERT_EVENT, (message_id, part_index, at, "state", int(state), error,
+                                         None, None)))
         if publish is None:
-            return self._writer.submit(Rows((row,)))
+            return self._writer.submit(Rows(rows))
         message = self._recent.get(message_id)
         if message is None:            # not recent: read it first (one more commit)
             d: Deferred[Message | None] = self._writer.submit(
                 Read(partial(_get_body, message_id)))
-            return d.addCallback(lambda m: self._state_and(row, m, publish))
+            return d.addCallback(lambda m: self._state_and(rows, m, publish))
         if len(message.parts) == 1 and int(state) in _FINAL:
             del self._recent[message_id]       # its last receipt, in all likelihood
-        return self._state_and(row, message, publish)
+        return self._state_and(rows, message, publish)
 
-    def _state_and(self, row: tuple[Statement, tuple[Any, ...]], message: Message | None,
+    def _state_and(self, rows: RowList, message: Message | None,
                    publish: PublishFor) -> Deferred[None]:
         try:
             out = publish(message)
         except Exception:
             return fail()
         if out is None:
-            return self._writer.submit(Rows((row,)))
-        return self._queues.publish_with((row,), out.queue, out.key, out.payload, out.obj,
+            return self._writer.submit(Rows(rows))
+        return self._queues.publish_with(rows, out.queue, out.key, out.payload, out.obj,
                                          0.0, out.expires_at, None)
 
     def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
@@ -142,6 +149,9 @@ class SqliteMessageLog:
         (the cursor), oldest first, at most `limit`; (row id, record) pairs."""
         return self._writer.submit(Read(partial(_search, user, since, until, after, limit)))
 
+    def history(self, message_id: str, user: str) -> Deferred[list[StateEvent]]:
+        return self._writer.submit(Read(partial(_history, message_id, user)))
+
     def find(self, message_id: str) -> Deferred[MessageRecord | None]:
         return self._writer.submit(Read(partial(_get_message, message_id, None)))
 
@@ -152,8 +162,8 @@ class SqliteMessageLog:
         if queued is None or queued.user != user:
             return succeed(False)
         return self._queues.remove_with(
-            partial(_mark_all, message_id, len(queued.parts), int(MessageState.DELETED),
-                    "cancelled", self._clock.seconds()), queue, message_id)
+            partial(_cancel_all, message_id, len(queued.parts), self._clock.seconds()),
+            queue, message_id)
 
     def replace(self, message: Message, queue: str) -> Deferred[bool]:
         """replace_sm: if the message is still queued, not leased and `message.user`'s,
@@ -238,18 +248,28 @@ RECORD_STATE = Statement(
     "error = excluded.error, state_at = excluded.state_at "
     f"WHERE message_parts.state IS NULL OR message_parts.state IN {_INTERMEDIATE} "
     f"OR excluded.state NOT IN {_INTERMEDIATE}")
+INSERT_EVENT = Statement("INSERT INTO message_events (message_id, part_index, at, event, "
+                         "state, error, connector, vendor_id) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)")
 PUT_CORRELATION = Statement(
     "INSERT OR REPLACE INTO correlations (connector, vendor_id, message_id, part_index, "
     "expires_at) VALUES ", "(?, ?, ?, ?, ?)")
+
+
+def _sent(message_id: str, part_index: int, connector: str, vendor_id: str,
+          at: float) -> RowList:
+    return ((RECORD_SENT, (message_id, part_index, connector, vendor_id, at)),
+            (INSERT_EVENT, (message_id, part_index, at, "sent", None, "", connector, vendor_id)))
 
 
 def _replace_body(message_id: str, body: bytes, conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE messages SET body = ? WHERE id = ?", (body, message_id))
 
 
-def _mark_all(message_id: str, n_parts: int, state: int, error: str, at: float,
-              conn: sqlite3.Connection) -> None:
-    RECORD_STATE.write(conn, [(message_id, i, state, error, at) for i in range(n_parts)])
+def _cancel_all(message_id: str, n_parts: int, at: float, conn: sqlite3.Connection) -> None:
+    deleted = int(MessageState.DELETED)
+    RECORD_STATE.write(conn, [(message_id, i, deleted, "cancelled", at) for i in range(n_parts)])
+    conn.execute(INSERT_EVENT.sql(1), (message_id, None, at, "cancelled", deleted, "", None,
+                                       None))
 
 
 def _get_message(message_id: str, user: str | None,
@@ -271,6 +291,20 @@ def _get_message(message_id: str, user: str | None,
     times = [accepted_at] + [t for p in parts for t in (p.sent_at, p.state_at) if t is not None]
     return MessageRecord(message, accepted_at, overall_state(p.state for p in parts),
                          max(times), parts)
+
+
+def _history(message_id: str, user: str, conn: sqlite3.Connection) -> list[StateEvent]:
+    """The "accepted" event is the message's own row (one insert less per message)."""
+    row = conn.execute("SELECT user, accepted_at FROM messages WHERE id = ?",
+                       (message_id,)).fetchone()
+    if row is None or row[0] != user:
+        return []
+    return [StateEvent(None, row[1], None, "accepted")] + [
+        StateEvent(part_index, at, None if state is None else state_from_int(state), event,
+                   error, connector, vendor_id)
+        for part_index, at, event, state, error, connector, vendor_id in conn.execute(
+            "SELECT part_index, at, event, state, error, connector, vendor_id "
+            "FROM message_events WHERE message_id = ? ORDER BY at, rowid", (message_id,))]
 
 
 def _search(user: str, since: float, until: float, after: int, limit: int,
