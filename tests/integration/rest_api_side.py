@@ -4,6 +4,7 @@ plus a plain JSON HTTP client."""
 from __future__ import annotations
 
 import base64
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ class Rules:
 class RestSide:
     def __init__(self, tmp_path: Path, max_body: int = 1 << 20,
                  settings: WebhookSettings = WebhookSettings()) -> None:
-        self.store = s = SqliteStore.open(tmp_path / "smscd.sqlite3", reactor)
+        self.path = tmp_path / "smscd.sqlite3"
+        self.store = s = SqliteStore.open(self.path, reactor)
         self.pipeline = Pipeline(Rules(), lambda c: True, s.messages, s.billing, reactor)
         self.webhooks = Webhooks(reactor, s.queues, s.webhook_endpoints, settings)
         self.is_busy = False
@@ -74,6 +76,23 @@ class RestSide:
                    ) -> tuple[int, Any, Headers]:
         return await json_call(self.agent, method, self.base + path, auth, body, raw,
                                content_type, headers)
+
+    def fail_inserts(self, table: str, when: str = "1") -> None:
+        """Make the store's inserts into `table` fail where `when` holds, inside the
+        writer's transaction (a trigger, added through a second connection): a durable
+        change holding such a row fails as a disk error would."""
+        with sqlite3.connect(self.path) as conn:
+            conn.execute(f"CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} WHEN {when} "
+                         "BEGIN SELECT RAISE(ABORT, 'injected'); END")
+
+    def stop_failing(self, table: str) -> None:
+        with sqlite3.connect(self.path) as conn:
+            conn.execute(f"DROP TRIGGER fail_{table}")
+
+    def count(self, sql: str) -> int:
+        """A count read from the database file itself (what survives a crash)."""
+        with sqlite3.connect(self.path) as conn:
+            return int(conn.execute(sql).fetchone()[0])
 
     async def close(self) -> None:
         await self.port.stopListening()

@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 
 from connectors.fallthrough import CANDIDATES
@@ -27,7 +27,7 @@ from smscd.message import Address, Message, Part
 from smscd.mt_pipeline import Pipeline, Refused
 from smscd.service.api import RoutingSnapshot
 from smscd.smpp.status import CommandStatus as S
-from smscd.stores.interfaces import UserRecord
+from smscd.stores.interfaces import Publication, UserRecord
 from smscd.stores.sqlite import SqliteStore
 
 ALICE = UserRecord("alice", "alice", "x", "g1")
@@ -170,7 +170,6 @@ async def test_a_failed_accept_gives_the_hold_back(side: Side) -> None:
 
     class BrokenLog:
         def accept(self, *args: Any, **kw: Any) -> Any:
-            from twisted.internet.defer import fail
             return fail(OSError("disk full"))
     side.pipeline.log = BrokenLog()        # type: ignore[assignment]
     e = await side.refused(message(0))
@@ -200,3 +199,86 @@ async def test_a_python_interceptor_decides_before_routing(side: Side) -> None:
     record = await side.store.messages.get("m1", "alice")
     assert record is not None and record.message.connector == "c2"
     assert record.message.extra["tags"] == "vip"
+
+
+@pytest_twisted.ensureDeferred
+async def test_submit_many_refuses_per_message_and_commits_the_rest_at_once(side: Side
+                                                                           ) -> None:
+    """Breaks if one refusal refuses the others, outcomes lose their order, holds are not
+    taken per message, or the accepted messages and the caller's extra rows and
+    publications are not one durable change."""
+    side.rules.snapshot = snapshot({10: StaticMTRoute(
+        (DestinationAddrFilter("fr", "^33"),), "c1", Decimal("1"))})
+    await side.store.billing.set_balance("alice", "2")
+    seen: list[tuple[list[object], list[str]]] = []
+
+    def extra(outcomes: Any, accepted: Any) -> Any:
+        seen.append((list(outcomes), [m.id for m in accepted]))
+        return (), [Publication("events", "e1", b"accepted")]
+    ms = [message(0), message(1, destination="4470000"), message(2), message(3)]
+    ops = side.store.stats.ops
+    outcomes = await side.pipeline.submit_many(ALICE, ms, "http", extra)
+    assert side.store.stats.ops == ops + 1
+    assert outcomes[0] == "m0" and outcomes[2] == "m2"
+    assert isinstance(outcomes[1], Refused) and outcomes[1].http_status == 412
+    assert isinstance(outcomes[3], Refused) and outcomes[3].field == "balance"
+    assert seen == [(outcomes, ["m0", "m2"])]
+    assert side.store.queues.depth("mt:c1") == 2 and side.store.queues.depth("events") == 1
+    assert side.store.billing.account("alice").balance == Decimal("0")
+    record = await side.store.messages.get("m2", "alice")
+    assert record is not None and record.message.connector == "c1"
+
+
+@pytest_twisted.ensureDeferred
+async def test_submit_many_failed_accept_refuses_all_and_gives_every_hold_back(
+        side: Side) -> None:
+    """Breaks if money taken for messages that were never stored stays taken, or a
+    message of a failed commit is answered as accepted."""
+    side.rules.snapshot = snapshot({0: DefaultRoute("c1", Decimal("1"))})
+    await side.store.billing.set_balance("alice", "5")
+
+    class BrokenLog:
+        def accept_many(self, *args: Any, **kw: Any) -> Any:
+            return fail(OSError("disk full"))
+    side.pipeline.log = BrokenLog()        # type: ignore[assignment]
+    outcomes = await side.pipeline.submit_many(ALICE, [message(0), message(1)], "http")
+    assert all(isinstance(o, Refused) and (o.smpp_status, o.http_status) ==
+               (S.ESME_RSYSERR, 500) for o in outcomes)
+    assert side.store.billing.account("alice").balance == Decimal("5")
+
+    def broken_extra(outcomes: Any, accepted: Any) -> Any:
+        raise ValueError("bug")
+    side.pipeline.log = side.store.messages
+    outcomes = await side.pipeline.submit_many(ALICE, [message(2)], "http", broken_extra)
+    assert isinstance(outcomes[0], Refused) and outcomes[0].http_status == 500
+    assert side.store.billing.account("alice").balance == Decimal("5")
+    assert side.store.queues.depth("mt:c1") == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_submit_many_waits_for_python_interceptors_in_order(side: Side) -> None:
+    """Breaks if a message decided later (a Python interceptor) loses its place among
+    the outcomes, or its refusal or a broken interceptor fails the whole batch."""
+    pending: list[tuple[Interception, Deferred[Interception]]] = []
+
+    class Runner:
+        def run(self, interception: Interception) -> Deferred[Interception]:
+            d: Deferred[Interception] = Deferred()
+            pending.append((interception, d))
+            return d
+    side.pipeline.python = Runner()
+    side.rules.snapshot = snapshot(
+        {0: DefaultRoute("c1")},
+        {10: StaticMTInterceptor((DestinationAddrFilter("slow", "^999"),), python="hlr")})
+    ms = [message(0, destination="9990"), message(1), message(2, destination="9991"),
+          message(3, destination="9992")]
+    d = side.pipeline.submit_many(ALICE, ms, "http")
+    (ok, d0), (no, d2), (_, d3) = pending
+    d2.callback(dataclasses.replace(no, rejection=Reject(int(S.ESME_RSYSERR), 503, "no HLR")))
+    d3.errback(RuntimeError("interceptor broke"))
+    d0.callback(ok)
+    outcomes = await d
+    assert outcomes[:2] == ["m0", "m1"]
+    assert isinstance(outcomes[2], Refused) and outcomes[2].text == "no HLR"
+    assert isinstance(outcomes[3], Refused) and outcomes[3].http_status == 500
+    assert side.store.queues.depth("mt:c1") == 2

@@ -93,3 +93,63 @@ async def test_a_bad_key_is_400(side: RestSide) -> None:
     """Breaks if a key that cannot be stored is accepted."""
     status, err, _ = await _send(side, "x" * 300, MSG)
     assert status == 400 and err["error"]["field"] == "Idempotency-Key"
+
+
+@pytest_twisted.ensureDeferred
+async def test_record_and_messages_are_one_durable_change(side: RestSide) -> None:
+    """Breaks if the record is written apart from the messages it answers for: a crash
+    between the two would let a retry send again (or replay ids never stored)."""
+    side.fail_inserts("idempotency")
+    status, err, _ = await _send(side, "k7", MSG)
+    assert status == 503 and err["error"]["code"] == "unavailable"
+    assert side.count("SELECT count(*) FROM messages") == 0
+    assert side.store.queues.depth(mt_queue("c1")) == 0
+    side.stop_failing("idempotency")
+    side.fail_inserts("messages")
+    assert (await _send(side, "k7", MSG))[0] == 503
+    assert side.count("SELECT count(*) FROM idempotency") == 0
+    side.stop_failing("messages")
+    status, first, headers = await _send(side, "k7", MSG)
+    assert status == 200 and headers.getRawHeaders("idempotent-replayed") is None
+    assert side.count("SELECT count(*) FROM messages") == 1
+    assert side.count("SELECT count(*) FROM idempotency") == 1
+    assert (await _send(side, "k7", MSG))[:2] == (200, first)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_batch_retried_after_a_restart_is_replayed(tmp_path: Path) -> None:
+    """Breaks if a batch retried against a new store object on the same file sends its
+    recipients again instead of answering the first response."""
+    batch = {"messages": [MSG, {**MSG, "to": ["33600000001", "33600000002"]},
+                          {**MSG, "text": "€", "coding": 3}]}
+    s = RestSide(tmp_path)
+    auth = await s.user("alice")
+    key = {"Idempotency-Key": "b1"}
+    status, first, _ = await s.call("POST", "/v1/messages/batch", auth, batch, headers=key)
+    assert status == 200 and (first["accepted"], first["refused"]) == (3, 1)
+    await s.close()
+    s = RestSide(tmp_path)
+    try:
+        status, again, headers = await s.call("POST", "/v1/messages/batch", auth, batch,
+                                              headers=key)
+        assert (status, again) == (200, first)
+        assert headers.getRawHeaders("idempotent-replayed") == ["true"]
+        assert s.store.queues.depth(mt_queue("c1")) == 3
+    finally:
+        await s.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_request_that_sends_nothing_is_kept_too(side: RestSide) -> None:
+    """Breaks if an answer with no message to commit with (every recipient refused by
+    the pipeline) is not recorded: its retry would be decided again."""
+    await side.store.billing.set_balance("alice", "0")
+    status, err, _ = await side.call("POST", "/v1/messages/batch", side.alice,
+                                     {"messages": [MSG]}, headers={"Idempotency-Key": "k9"})
+    assert status == 200 and err["refused"] == 1
+    await side.store.billing.set_balance("alice", "10")
+    status, again, headers = await side.call("POST", "/v1/messages/batch", side.alice,
+                                             {"messages": [MSG]},
+                                             headers={"Idempotency-Key": "k9"})
+    assert (status, again) == (200, err) and headers.getRawHeaders("idempotent-replayed")
+    assert side.store.queues.depth(mt_queue("c1")) == 0

@@ -177,3 +177,24 @@ async def test_inbound_hook_and_users_without_endpoints(side: Side) -> None:
     await side.webhooks.sender.until(lambda s: s.delivered == 1)
     [(event, body, _)] = side.receiver.got
     assert event == "message.inbound" and json.loads(body)["data"]["text"] == "hi"
+
+
+@pytest_twisted.ensureDeferred
+async def test_acceptance_event_commits_with_its_message(side: Side) -> None:
+    """Breaks if the message.accepted event is published apart from its message's
+    accept: a crash between the two would lose it, or announce a message never stored."""
+    await _endpoint(side, ["message.accepted"])
+    side.fail_inserts("queue_entries", "NEW.queue = 'webhooks'")
+    status, err, _ = await side.call("POST", "/v1/messages", side.alice, MSG)
+    assert status == 503, err
+    assert side.count("SELECT count(*) FROM messages") == 0
+    side.stop_failing("queue_entries")
+    side.fail_inserts("messages")
+    assert (await side.call("POST", "/v1/messages", side.alice, MSG))[0] == 503
+    assert side.count("SELECT count(*) FROM queue_entries WHERE queue = 'webhooks'") == 0
+    side.stop_failing("messages")
+    _, sent, _ = await side.call("POST", "/v1/messages", side.alice,
+                                 {**MSG, "to": ["33600000001", "33600000002"]})
+    await side.webhooks.sender.until(lambda s: s.delivered == 2)
+    assert sorted(json.loads(body)["data"]["message_id"] for _, body, _ in side.receiver.got
+                  ) == sorted(m["id"] for m in sent["messages"])
