@@ -78,6 +78,13 @@ class DeadLetter:
 ExpiredHandler = Callable[[list[QueueEntry]], object]
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a queued entry is handed out (None: now) and when it expires (None: never)."""
+    ready_at: float | None = None
+    expires_at: float | None = None
+
+
 class Queues(Protocol):
     """Durable work queues with leases, delayed retry, a dead-letter list and expiry."""
 
@@ -108,9 +115,10 @@ class Queues(Protocol):
     def remove(self, queue: str, key: str) -> Deferred[bool]:
         """cancel_sm: delete the entry with `key` if it is queued and not leased."""
 
-    def replace(self, queue: str, key: str, payload: bytes,
-                obj: object | None = None) -> Deferred[bool]:
-        """replace_sm: new payload for the entry with `key` if it is queued and not leased."""
+    def replace(self, queue: str, key: str, payload: bytes, obj: object | None = None,
+                schedule: Schedule | None = None) -> Deferred[bool]:
+        """replace_sm: new payload for the entry with `key` if it is queued and not leased,
+        and with `schedule` its new ready time and expiry (None: both kept)."""
 
     def move(self, queue: str, key: str, to_queue: str, payload: bytes,
              obj: object | None = None, delay: float = 0.0) -> Deferred[bool]:
@@ -246,7 +254,9 @@ class MessageLog(Protocol):
 
     def replace(self, message: Message, queue: str) -> Deferred[bool]:
         """replace_sm: if the message is still in `queue`, not leased and `message.user`'s,
-        make `message` its body in the log and the queue, as one durable change."""
+        make `message` its body in the log and the queue, as one durable change; the entry
+        is then ready at `message.schedule_at` (None: now) and expires at
+        `message.expires_at`."""
 
     def reroute(self, message: Message, queue: str, to_queue: str,
                 delay: float = 0.0) -> Deferred[bool]:

@@ -9,7 +9,9 @@ unleased). Each entry has one slot holding its state:
 - LEASED: handed out by `take`, in neither structure, until finished or requeued.
 Deque and heap items are never removed from the middle: a slot's ticket changes whenever it
 moves, and an item whose ticket is stale is skipped when reached (lazy deletion). The
-`expiry` heap lists entries with expires_at; stale items there are skipped too. When stale
+`expiry` heap lists entries with expires_at; an item whose time is not the slot's
+`expiry_at` (the expiry changed by replace_sm, or the item was used) is stale and skipped
+too. When stale
 items outnumber live ones a structure is rebuilt, so memory follows the live entries, not
 the traffic. Expired entries are never handed out: `take` and `expire_due` return them
 separately.
@@ -26,14 +28,14 @@ READY, DELAYED, LEASED = 0, 1, 2
 
 
 class _Slot:
-    __slots__ = ("entry", "state", "ticket", "available_at", "in_expiry")
+    __slots__ = ("entry", "state", "ticket", "available_at", "expiry_at")
 
     def __init__(self, entry: QueueEntry) -> None:
         self.entry = entry
         self.state = READY
         self.ticket = 0
         self.available_at = 0.0
-        self.in_expiry = False
+        self.expiry_at: float | None = None     # the time of its live item in `expiry`
 
 
 class MemoryQueue:
@@ -139,24 +141,42 @@ class MemoryQueue:
         self._drop(slot)
         return slot.entry
 
-    def replace_key(self, key: str, payload: bytes, obj: object | None) -> QueueEntry | None:
-        """Swap the payload of a waiting entry, keeping its place; returns the old entry."""
+    def replace_key(self, key: str, payload: bytes, obj: object | None,
+                    timing: tuple[float, float | None] | None = None,
+                    now: float = 0.0) -> tuple[QueueEntry, float] | None:
+        """Swap the payload of a waiting entry and, with `timing` (available_at,
+        expires_at), its schedule and expiry; returns the old entry and its available_at
+        (to undo). It keeps its place if it stays ready, else it goes where the new time
+        puts it."""
         slot = self._slot_for_key(key)
         if slot is None or slot.state == LEASED:
             return None
-        old = slot.entry
-        slot.entry = replace(old, payload=payload, obj=obj)
-        return old
+        old, old_available_at = slot.entry, slot.available_at
+        if timing is None:
+            slot.entry = replace(old, payload=payload, obj=obj)
+            return old, old_available_at
+        available_at, expires_at = timing
+        slot.entry = replace(old, payload=payload, obj=obj, expires_at=expires_at)
+        if slot.state == READY and available_at <= now:
+            slot.available_at = available_at
+            self._track_expiry(slot)
+        else:
+            if slot.state == READY:
+                self.n_ready -= 1
+            else:
+                self.n_delayed -= 1
+            self._place(slot, available_at, now, front=False)
+        return old, old_available_at
 
     def expire_due(self, now: float) -> list[QueueEntry]:
         """Drop and return every waiting entry whose expires_at has passed."""
         out: list[QueueEntry] = []
         while self._expiry and self._expiry[0][0] <= now:    # _drop may rebuild it
-            _, entry_id = heapq.heappop(self._expiry)
+            at, entry_id = heapq.heappop(self._expiry)
             slot = self._slots.get(entry_id)
-            if slot is None:
+            if slot is None or slot.expiry_at != at:
                 continue
-            slot.in_expiry = False
+            slot.expiry_at = None
             if slot.state == LEASED:      # pushed again if it comes back unacked
                 continue
             self._drop(slot)
@@ -184,9 +204,14 @@ class MemoryQueue:
             slot.state = DELAYED
             self.n_delayed += 1
             heapq.heappush(self._delayed, (available_at, entry.id, slot.ticket))
-        if entry.expires_at is not None and not slot.in_expiry:
-            slot.in_expiry = True
-            heapq.heappush(self._expiry, (entry.expires_at, entry.id))
+        self._track_expiry(slot)
+
+    def _track_expiry(self, slot: _Slot) -> None:
+        expires_at = slot.entry.expires_at
+        if expires_at != slot.expiry_at:
+            slot.expiry_at = expires_at
+            if expires_at is not None:
+                heapq.heappush(self._expiry, (expires_at, slot.entry.id))
 
     def _drop(self, slot: _Slot) -> None:
         entry = slot.entry
@@ -205,8 +230,8 @@ class MemoryQueue:
     def _compact(self) -> None:
         live = len(self._slots)
         if len(self._expiry) > 2 * live + 1024:
-            self._expiry = [(s.entry.expires_at, i) for i, s in self._slots.items()
-                            if s.in_expiry and s.entry.expires_at is not None]
+            self._expiry = [(s.expiry_at, i) for i, s in self._slots.items()
+                            if s.expiry_at is not None]
             heapq.heapify(self._expiry)
         if len(self._delayed) > 2 * self.n_delayed + 1024:
             self._delayed = [(s.available_at, i, s.ticket) for i, s in self._slots.items()

@@ -32,7 +32,8 @@ from smscd.message import Message, dump_message, load_message
 from smscd.smpp.message_state import MessageState, is_final, state_from_int
 from smscd.stores.group_commit import GroupCommitWriter
 from smscd.stores.interfaces import (Acceptance, AlsoRows, MessageRecord, PartRecord,
-                                     Publication, PublishFor, QueueEntry, StateEvent)
+                                     Publication, PublishFor, QueueEntry, Schedule,
+                                     StateEvent)
 from smscd.stores.ops import Read, Rows, Statement
 from smscd.stores.sqlite_queues import ReactorTime, RowList, SqliteQueues
 from smscd.stores.states import overall_state
@@ -167,13 +168,15 @@ class SqliteMessageLog:
 
     def replace(self, message: Message, queue: str) -> Deferred[bool]:
         """replace_sm: if the message is still queued, not leased and `message.user`'s,
-        store `message` as its new body in the log and the queue, in one durable change."""
+        store `message` as its new body in the log and the queue, with its schedule_at and
+        expires_at as the entry's ready time and expiry, in one durable change."""
         queued = self._queued(queue, message.id)
         if queued is None or queued.user != message.user:
             return succeed(False)
         body = dump_message(message)
-        d = self._queues.replace_with(partial(_replace_body, message.id, body),
-                                      queue, message.id, body, message)
+        d = self._queues.replace_with(partial(_replace_body, message.id, body), queue,
+                                      message.id, body, message,
+                                      Schedule(message.schedule_at, message.expires_at))
         return d.addCallback(self._replaced, message)
 
     def reroute(self, message: Message, queue: str, to_queue: str,

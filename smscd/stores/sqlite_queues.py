@@ -27,7 +27,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from smscd.stores.group_commit import GroupCommitWriter
-from smscd.stores.interfaces import DeadLetter, ExpiredHandler, QueueEntry, StoreError
+from smscd.stores.interfaces import (DeadLetter, ExpiredHandler, QueueEntry, Schedule,
+                                     StoreError)
 from smscd.stores.memqueue import MemoryQueue
 from smscd.stores.ops import Read, Rows, Statement
 
@@ -213,22 +214,33 @@ class SqliteQueues:
         d.addErrback(undo)
         return d
 
-    def replace(self, queue: str, key: str, payload: bytes,
-                obj: object | None = None) -> Deferred[bool]:
-        return self.replace_with(None, queue, key, payload, obj)
+    def replace(self, queue: str, key: str, payload: bytes, obj: object | None = None,
+                schedule: Schedule | None = None) -> Deferred[bool]:
+        return self.replace_with(None, queue, key, payload, obj, schedule)
 
     def replace_with(self, also: SqlOp | None, queue: str, key: str, payload: bytes,
-                     obj: object | None) -> Deferred[bool]:
-        """`replace`, with `also` run in the same transaction if the entry was there."""
+                     obj: object | None, schedule: Schedule | None = None) -> Deferred[bool]:
+        """`replace`, with `also` run in the same transaction if the entry was there. The
+        new payload and schedule apply in memory at once (a consumer must not take the entry
+        by its old schedule meanwhile) and are undone if the change fails while it waits."""
         q = self._queues.get(queue)
-        old = q.replace_key(key, payload, obj) if q is not None else None
-        if old is None:
+        now = self._clock.seconds()
+        timing = None if schedule is None else (
+            now if schedule.ready_at is None else schedule.ready_at, schedule.expires_at)
+        found = q.replace_key(key, payload, obj, timing, now) if q is not None else None
+        if found is None:
             return succeed(False)
+        old, old_available_at = found
+        if timing is not None:
+            self._wake(queue)
 
         def undo(failure: Failure) -> Failure:
-            self._q(queue).replace_key(key, old.payload, old.obj)
+            self._q(queue).replace_key(key, old.payload, old.obj,
+                                       (old_available_at, old.expires_at),
+                                       self._clock.seconds())
+            self._wake(queue)
             return failure
-        d = self._writer.submit(partial(_replace_payload, also, old.id, payload))
+        d = self._writer.submit(partial(_replace_payload, also, old.id, payload, timing))
         d.addErrback(undo)
         return d
 
@@ -401,8 +413,14 @@ def _move_entry(also: SqlOp | None, entry_id: int, to_queue: str, payload: bytes
 
 
 def _replace_payload(also: SqlOp | None, entry_id: int, payload: bytes,
+                     timing: tuple[float, float | None] | None,
                      conn: sqlite3.Connection) -> bool:
-    cur = conn.execute("UPDATE queue_entries SET payload = ? WHERE id = ?", (payload, entry_id))
+    if timing is None:
+        cur = conn.execute("UPDATE queue_entries SET payload = ? WHERE id = ?",
+                           (payload, entry_id))
+    else:
+        cur = conn.execute("UPDATE queue_entries SET payload = ?, available_at = ?, "
+                           "expires_at = ? WHERE id = ?", (payload, *timing, entry_id))
     if cur.rowcount != 1:
         return False
     if also is not None:

@@ -1,5 +1,6 @@
 """The in-memory side of a queue: order, leases, delays, expiry, and lazy deletion."""
 import random
+from dataclasses import replace
 
 from smscd.stores.interfaces import QueueEntry
 from smscd.stores.memqueue import MemoryQueue
@@ -85,6 +86,34 @@ def test_remove_and_replace_only_while_waiting() -> None:
     assert q.remove_key("k2") is not None and q.take(1, 0) == ([], [])
 
 
+def test_replace_with_timing_moves_the_entry_in_time() -> None:
+    """Breaks if replace_sm's new schedule is ignored (sent early, or held back), if a
+    ready entry that stays ready loses its place, or if the old expiry still expires it."""
+    q = filled(3)
+    assert q.replace_key("k1", b"later", None, (60.0, None), 0.0) == (entry(1), 0.0)
+    assert q.replace_key("k2", b"same", None, (0.0, None), 0.0) is not None
+    assert ids(q.take(5, 0.0)[0]) == [2, 3]
+    assert q.next_available() == 60.0
+    assert q.replace_key("k1", b"now", None, (10.0, None), 10.0) is not None
+    [e1] = q.take(5, 10.0)[0]
+    assert (e1.id, e1.payload) == (1, b"now")
+
+
+def test_replace_changes_the_expiry_both_ways() -> None:
+    """Breaks if a validity moved later (or removed) by replace_sm still expires the
+    message at its old time, or a validity moved earlier does not expire it."""
+    q = MemoryQueue()
+    q.add(entry(1, expires_at=5.0), 0, 0)
+    q.add(entry(2, expires_at=50.0), 0, 0)
+    q.add(entry(3, expires_at=5.0), 0, 0)
+    q.replace_key("k1", b"p", None, (0.0, 100.0), 0.0)
+    q.replace_key("k2", b"p", None, (0.0, 6.0), 0.0)
+    q.replace_key("k3", b"p", None, (0.0, None), 0.0)
+    assert q.expire_due(7.0) == [replace(entry(2, 6.0), payload=b"p")]
+    taken = q.take(5, 7.0)[0]
+    assert [(e.id, e.expires_at) for e in taken] == [(1, 100.0), (3, None)]
+
+
 def test_random_operations_match_a_simple_model() -> None:
     """Breaks if lazy deletion or compaction ever hands out a removed, leased or expired
     entry, loses a waiting one, or miscounts (checked against a plain list model)."""
@@ -107,6 +136,7 @@ def test_random_operations_match_a_simple_model() -> None:
             for e in taken:
                 at, known = waiting.pop(e.id)
                 assert at <= now and (e.expires_at is None or e.expires_at > now)
+                assert e == known
                 leased[e.id] = e
             for e in expired:
                 waiting.pop(e.id)
@@ -125,6 +155,13 @@ def test_random_operations_match_a_simple_model() -> None:
             removed = q.remove_key(f"k{victim}")
             assert removed is not None and removed.id == victim
             del waiting[victim]
+        elif op < 0.83 and waiting:
+            victim = rng.choice(list(waiting))
+            exp = now + rng.choice([1, 5, 50]) if rng.random() < 0.5 else None
+            at = now + rng.choice([0, 0, 2])
+            found = q.replace_key(f"k{victim}", b"new", None, (at, exp), now)
+            assert found is not None and found[0] == waiting[victim][1]
+            waiting[victim] = (at, replace(found[0], payload=b"new", expires_at=exp))
         elif op < 0.85:
             for e in q.expire_due(now):
                 waiting.pop(e.id)
