@@ -13,7 +13,9 @@ Rules:
   accepted message, the answer's Idempotency-Key record and the message.accepted webhook
   events. If every recipient is refused, the answer is the first refusal; otherwise 200
   with each recipient's outcome.
-- Reads are scoped: another user's message id is 404, as an unknown one.
+- Reads are scoped: another user's message id is 404, as an unknown one. One message
+  (GET, DELETE) comes with its history (acceptance, each part sent, receipts, cancel);
+  the listing does not (a read per message more).
 - A cancelled message's billing hold is released (Billing.message_failed).
 - `busy()` true (the queues are over their high-water mark): 503 with Retry-After before
   anything is built.
@@ -38,7 +40,7 @@ from smscd.message import Address, Message
 from smscd.mt_pipeline import BatchPipeline, Outcome, Refused
 from smscd.smpp.message_state import MessageState
 from smscd.stores.interfaces import (AlsoRows, MessageLog, MessageRecord, Publication,
-                                     UserRecord)
+                                     StateEvent, UserRecord)
 from smscd.stores.billing_interface import Billing
 
 from . import models as M
@@ -211,14 +213,13 @@ class RestApi:
 
     # --- reading and cancelling --------------------------------------------------------
     async def message(self, user: UserRecord, message_id: str) -> M.MessageView:
-        record = await self.log.get(message_id, user.uid)
+        found = self.log.get(message_id, user.uid)
+        events = self.log.history(message_id, user.uid)      # read in the same batch
+        record, history = await found, await events
         if record is None:
             raise _not_found(message_id)
-        return await self._view(record)
-
-    async def _view(self, record: MessageRecord) -> M.MessageView:
         billed: BillingRecord | None = await self.billing.record(record.message.id)
-        return view(record, billed)
+        return view(record, billed, history)
 
     async def cancel(self, user: UserRecord, message_id: str) -> M.MessageView:
         record = await self.log.get(message_id, user.uid)
@@ -309,7 +310,8 @@ def _status(state: MessageState | None) -> Any:
     return None if state is None else state.name.lower()
 
 
-def view(record: MessageRecord, billed: BillingRecord | None) -> M.MessageView:
+def view(record: MessageRecord, billed: BillingRecord | None,
+         history: list[StateEvent] | None = None) -> M.MessageView:
     m = record.message
     return M.MessageView(
         id=m.id, to=m.destination.addr, from_=m.source.addr, status=_status(record.state),
@@ -319,4 +321,7 @@ def view(record: MessageRecord, billed: BillingRecord | None) -> M.MessageView:
                           error=p.error) for p in record.parts],
         price=None if billed is None else str(billed.amount),
         currency=None if billed is None else billed.currency,
-        created_at=record.accepted_at, updated_at=record.updated_at)
+        created_at=record.accepted_at, updated_at=record.updated_at,
+        history=None if history is None else [M.HistoryEvent(
+            event=e.event, at=e.at, part=e.part_index, status=_status(e.state), error=e.error,
+            connector=e.connector, vendor_id=e.vendor_id) for e in history])

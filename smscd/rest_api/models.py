@@ -116,6 +116,19 @@ class PartView(BaseModel):
     error: str = ""
 
 
+class HistoryEvent(BaseModel):
+    """One event of a message's life, oldest first."""
+    event: Literal["accepted", "sent", "state", "cancelled"] = Field(
+        description="accepted: queued; sent: a vendor took the part (vendor_id); "
+                    "state: a receipt or a failure (status, error); cancelled: by you")
+    at: float
+    part: int | None = Field(None, description="the part's index; null: the whole message")
+    status: Status | None = None
+    error: str = ""
+    connector: str | None = None
+    vendor_id: str | None = None
+
+
 class MessageView(BaseModel):
     id: str
     to: str
@@ -127,6 +140,8 @@ class MessageView(BaseModel):
     currency: str | None = None
     created_at: float
     updated_at: float
+    history: list[HistoryEvent] | None = Field(
+        None, description="GET and DELETE /v1/messages/{id} only: receipts and states")
 
 
 class MessageList(BaseModel):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 import pytest_twisted
+from twisted.internet import reactor
 
 from smscd.credentials import MtCredential, set_mt
 from smscd.deliveries import mt_queue
@@ -55,6 +56,32 @@ async def test_get_message_shows_state_parts_and_price(side: RestSide) -> None:
     assert [p["status"] for p in view["parts"]] == ["delivered", None]
     assert view["parts"][0]["vendor_id"] == "v-1" and view["status"] == "enroute"
     assert view["price"] == "0.10"
+
+
+@pytest_twisted.ensureDeferred
+async def test_get_message_has_its_history(side: RestSide) -> None:
+    """Breaks if GET /v1/messages/{id} loses the acceptance, a part's sending or receipt,
+    or the cancel from its history, or the history leaks into the listing."""
+    _, body, _ = await side.call("POST", "/v1/messages", side.alice, {**MSG, "text": "x" * 200})
+    mid = body["messages"][0]["id"]
+    later = reactor.seconds() + 1
+    await side.store.messages.record_sent(mid, 1, "c1", "v-2")
+    await side.store.messages.record_state(mid, 1, int(MessageState.UNDELIVERABLE), "err:001",
+                                           later)
+    status, view, _ = await side.call("GET", f"/v1/messages/{mid}", side.alice)
+    assert status == 200, view
+    assert [(e["event"], e["part"]) for e in view["history"]] == [
+        ("accepted", None), ("sent", 1), ("state", 1)]
+    assert view["history"][1]["vendor_id"] == "v-2" and view["history"][1]["connector"] == "c1"
+    assert view["history"][2] == {"event": "state", "at": later, "part": 1,
+                                  "status": "undeliverable", "error": "err:001",
+                                  "connector": None, "vendor_id": None}
+    _, listed, _ = await side.call("GET", "/v1/messages", side.alice)
+    assert listed["data"][0]["history"] is None
+    _, body, _ = await side.call("POST", "/v1/messages", side.alice, MSG)
+    _, cancelled, _ = await side.call("DELETE", f"/v1/messages/{body['messages'][0]['id']}",
+                                      side.alice)
+    assert [e["event"] for e in cancelled["history"]] == ["accepted", "cancelled"]
 
 
 @pytest_twisted.ensureDeferred
