@@ -230,11 +230,14 @@ class MessageLog(Protocol):
         """The vendor accepted a part and gave it `vendor_id`."""
 
     def record_state(self, message_id: str, part_index: int, state: int, error: str,
-                     at: float, publish: PublishFor | None = None) -> Deferred[None]:
+                     at: float, publish: PublishFor | None = None,
+                     ack: QueueEntry | None = None) -> Deferred[None]:
         """A part reached `state` (from a receipt, or failed here); an intermediate state
         never overwrites a final one. With `publish`: called (reactor thread) with the
         message (None if unknown); what it returns, if anything, is published in the same
-        durable change (the customer's receipt), so one commit settles a vendor receipt."""
+        durable change (the customer's receipt), so one commit settles a vendor receipt.
+        With `ack`: that leased entry (a kept receipt) is acked in the same change too; if
+        the change fails it is still leased to the caller (StoreError if it is not leased)."""
 
     def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
         """The record, if `message_id` exists and belongs to `user`; otherwise None."""

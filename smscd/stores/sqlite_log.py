@@ -115,31 +115,36 @@ class SqliteMessageLog:
         return self._queues.ack_with(rows, ack)
 
     def record_state(self, message_id: str, part_index: int, state: int, error: str,
-                     at: float, publish: PublishFor | None = None) -> Deferred[None]:
+                     at: float, publish: PublishFor | None = None,
+                     ack: QueueEntry | None = None) -> Deferred[None]:
         rows: RowList = ((RECORD_STATE, (message_id, part_index, int(state), error, at)),
                          (INSERT_EVENT, (message_id, part_index, at, "state", int(state), error,
                                          None, None)))
         if publish is None:
-            return self._writer.submit(Rows(rows))
+            return self._state_and(rows, None, None, ack)
         message = self._recent.get(message_id)
         if message is None:            # not recent: read it first (one more commit)
             d: Deferred[Message | None] = self._writer.submit(
                 Read(partial(_get_body, message_id)))
-            return d.addCallback(lambda m: self._state_and(rows, m, publish))
+            return d.addCallback(lambda m: self._state_and(rows, m, publish, ack))
         if len(message.parts) == 1 and int(state) in _FINAL:
             del self._recent[message_id]       # its last receipt, in all likelihood
-        return self._state_and(rows, message, publish)
+        return self._state_and(rows, message, publish, ack)
 
-    def _state_and(self, rows: RowList, message: Message | None,
-                   publish: PublishFor) -> Deferred[None]:
+    def _state_and(self, rows: RowList, message: Message | None, publish: PublishFor | None,
+                   ack: QueueEntry | None) -> Deferred[None]:
+        acked = None
         try:
-            out = publish(message)
+            out = None if publish is None else publish(message)
+            if ack is not None:
+                ack_rows, acked = self._queues.acking(ack)
+                rows += ack_rows
         except Exception:
             return fail()
         if out is None:
-            return self._writer.submit(Rows(rows))
+            return self._writer.submit(Rows(rows), acked)
         return self._queues.publish_with(rows, out.queue, out.key, out.payload, out.obj,
-                                         0.0, out.expires_at, None)
+                                         0.0, out.expires_at, None, acked)
 
     def get(self, message_id: str, user: str) -> Deferred[MessageRecord | None]:
         return self._writer.submit(Read(partial(_get_message, message_id, user)))

@@ -166,10 +166,18 @@ class SqliteQueues:
     def ack_with(self, also: RowList, entry: QueueEntry) -> Deferred[None]:
         """`ack`, with the rows `also` written in the same transaction. The entry stays
         leased until that commits, so on failure the caller still holds it."""
+        try:
+            rows, acked = self.acking(entry)
+        except StoreError:
+            return fail()
+        return self._writer.submit(Rows(also + rows), acked)
+
+    def acking(self, entry: QueueEntry) -> tuple[RowList, Callable[[], None]]:
+        """The rows that ack the leased `entry` within another op, and what to run once that
+        op committed (the lease stays until then); StoreError if it is not leased."""
         if not self._q(entry.queue).leased(entry):
-            return fail(StoreError(f"queue entry {entry.id} is not leased"))
-        return self._writer.submit(Rows(also + ((DELETE_ENTRY, (entry.id,)),)),
-                                   partial(self._acked, entry))
+            raise StoreError(f"queue entry {entry.id} is not leased")
+        return ((DELETE_ENTRY, (entry.id,)),), partial(self._acked, entry)
 
     def _acked(self, entry: QueueEntry) -> None:
         self._q(entry.queue).finish(entry)

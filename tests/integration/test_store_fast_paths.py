@@ -254,3 +254,72 @@ async def test_cached_correlations_agree_with_the_table_after_a_restart(
     store = await stores.reopen(store)
     assert [await store.correlations.get(c, v) for c, v in keys] == cached
     assert cached == [("m2", 1), None, None]
+
+
+def kept_receipt_publish(found: Message | None) -> Publication | None:
+    return None if found is None else Publication("deliver:alice", f"dlr:{found.id}",
+                                                  b"receipt")
+
+
+@pytest_twisted.ensureDeferred
+async def test_state_receipt_and_ack_of_a_kept_receipt_are_one_durable_change(
+        stores: Stores, store: SqliteStore) -> None:
+    """Breaks if settling a kept vendor receipt (the part's state, the customer's receipt,
+    the ack of its pending entry) takes more than one commit, or if any of the three is
+    missing after a restart: a crash between them would send the customer the receipt
+    twice."""
+    m = message()
+    await store.messages.accept(m, "q")
+    await store.queues.publish("dlr:pending:vendor1", "kept-1", b"kept")
+    [kept] = store.queues.take("dlr:pending:vendor1", 1)
+    commits = store.stats.commits
+    await store.messages.record_state(m.id, 0, MessageState.DELIVERED, "", T0 + 1,
+                                      kept_receipt_publish, ack=kept)
+    assert store.stats.commits == commits + 1
+    assert store.queues.leased("dlr:pending:vendor1") == 0
+    store = await stores.reopen(store)
+    assert store.queues.take("dlr:pending:vendor1", 5) == []
+    assert [e.key for e in store.queues.take("deliver:alice", 5)] == [f"dlr:{m.id}"]
+    assert (await store.messages.get(m.id, "alice")).state is MessageState.DELIVERED
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_state_keeps_the_kept_receipt_leased_and_unacked(
+        stores: Stores, store: SqliteStore) -> None:
+    """Breaks if the pending entry of a kept receipt is acked although its state (and the
+    customer's receipt) were not stored: the receipt would be lost for good."""
+    recent, old = message(), message()
+    await store.messages.accept(old, "q")
+    store = await stores.reopen(store)                      # `old` is no longer cached
+    await store.messages.accept(recent, "q")
+    for key in ("k-recent", "k-old", "k-bare"):
+        await store.queues.publish("pending", key, b"kept")
+    entries = store.queues.take("pending", 3)
+    fail_writes(stores, "message_parts", "NEW.state IS NOT NULL")
+    for m, entry, publish in ((recent, entries[0], kept_receipt_publish),
+                              (old, entries[1], kept_receipt_publish),
+                              (recent, entries[2], None)):
+        await failure_of(store.messages.record_state(m.id, 0, MessageState.DELIVERED, "",
+                                                     T0 + 1, publish, ack=entry))
+    assert store.queues.leased("pending") == 3 and store.queues.depth("deliver:alice") == 0
+    await store.queues.retry(entries[0], 0, "again")      # the caller still holds them
+    store = await stores.reopen(store)
+    assert sorted(e.key for e in store.queues.take("pending", 5)) == [
+        "k-bare", "k-old", "k-recent"]
+    for m in (recent, old):
+        assert (await store.messages.get(m.id, "alice")).parts[0].state is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_state_with_an_entry_not_leased_writes_nothing(store: SqliteStore) -> None:
+    """Breaks if a state is recorded with an ack of an entry nobody holds (acked twice, or
+    released), instead of failing as a whole."""
+    m = message()
+    await store.messages.accept(m, "q")
+    await store.queues.publish("pending", "k", b"kept")
+    [entry] = store.queues.take("pending", 1)
+    await store.queues.release(entry)
+    await failure_of(store.messages.record_state(m.id, 0, MessageState.DELIVERED, "", T0 + 1,
+                                                 kept_receipt_publish, ack=entry))
+    assert store.queues.depth("deliver:alice") == 0 and store.queues.depth("pending") == 1
+    assert (await store.messages.get(m.id, "alice")).parts[0].state is None
