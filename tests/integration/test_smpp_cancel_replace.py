@@ -165,6 +165,65 @@ def _at(side: Side, seconds: float) -> str:
 
 
 @pytest_twisted.ensureDeferred
+async def test_replace_moves_the_schedule(side: Side) -> None:
+    """Breaks if replace_sm's schedule_delivery_time does not hold the queued message back
+    until the new time (log and queue), or if an empty one does not keep it."""
+    alice = await side.bind()
+    message_id = await side.submit(alice)
+    t0 = side.clock.now
+    resp = await alice.request(P.ReplaceSm(message_id=message_id, short_message=b"later",
+                                           schedule_delivery_time=HOUR))
+    assert resp.command_status == S.ESME_ROK
+    record = await side.store.messages.get(message_id, "alice")
+    assert record is not None and record.message.schedule_at == t0 + 3600
+    resp = await alice.request(P.ReplaceSm(message_id=message_id, short_message=b"again"))
+    assert resp.command_status == S.ESME_ROK
+    record = await side.store.messages.get(message_id, "alice")
+    assert record is not None and record.message.schedule_at == t0 + 3600
+    assert side.store.queues.take(QUEUE, 10) == []
+    assert [e.key for e in side.store.queues.waiting(QUEUE)] == [message_id]
+    side.clock.advance(3599)
+    assert side.store.queues.take(QUEUE, 10) == []
+    side.clock.advance(1)
+    [entry] = side.store.queues.take(QUEUE, 10)
+    assert entry.key == message_id and entry.obj.parts[0].short_message == b"again"
+
+
+@pytest_twisted.ensureDeferred
+async def test_replace_brings_a_scheduled_message_forward(side: Side) -> None:
+    """Breaks if an absolute schedule_delivery_time earlier than the submitted one does not
+    make the message ready at that earlier time."""
+    alice = await side.bind()
+    message_id = await side.submit(alice, schedule_delivery_time=_at(side, 7200))
+    assert side.store.queues.take(QUEUE, 10) == []
+    resp = await alice.request(P.ReplaceSm(message_id=message_id, short_message=b"sooner",
+                                           schedule_delivery_time=_at(side, 60)))
+    assert resp.command_status == S.ESME_ROK
+    side.clock.advance(60)
+    assert [e.key for e in side.store.queues.take(QUEUE, 10)] == [message_id]
+
+
+@pytest_twisted.ensureDeferred
+async def test_replace_sets_the_validity(side: Side) -> None:
+    """Breaks if replace_sm's validity_period does not become the message's expiry (log and
+    queue entry), so that it expires, unsent, at the new time."""
+    alice = await side.bind()
+    message_id = await side.submit(alice, schedule_delivery_time=HOUR,
+                                   validity_period="000001000000000R")
+    t0 = side.clock.now
+    resp = await alice.request(P.ReplaceSm(message_id=message_id, short_message=b"x",
+                                           validity_period="000000020000000R"))
+    assert resp.command_status == S.ESME_ROK
+    record = await side.store.messages.get(message_id, "alice")
+    assert record is not None and record.message.expires_at == t0 + 7200
+    [entry] = side.store.queues.waiting(QUEUE)
+    assert entry.expires_at == t0 + 7200
+    side.clock.advance(7200)
+    assert side.store.queues.take(QUEUE, 10) == []
+    assert side.store.queues.waiting(QUEUE) == []
+
+
+@pytest_twisted.ensureDeferred
 async def test_replace_refuses_impossible_times_and_keeps_the_message(side: Side) -> None:
     """Breaks if a validity already past, a malformed time, a schedule after the validity
     kept, or a validity before the schedule kept is not refused with its status
