@@ -1,4 +1,4 @@
-# tests: tests/integration/test_receipt_race.py
+# tests: tests/integration/test_receipt_race.py, tests/integration/test_pending_settle.py
 """Vendor receipts that arrive before their correlation: kept durably, matched later.
 
 Why: a vendor may send a receipt on one bind before our bind that sent the message has
@@ -10,10 +10,14 @@ Rules:
   `pending_receipt_ttl` seconds after it arrived. It fires once that is durable; only
   then is the vendor answered.
 - While the connector runs, kept receipts are looked up again: first 0.2 s after they
-  arrived, then at doubling intervals up to 30 s. Found: the part's state goes to
-  `Deliveries.part_state`, then the entry is acked (two changes: a crash in between may
-  give the customer that receipt twice, as at-least-once queues do). Not found, or the
-  lookup failed: retried.
+  arrived, then at doubling intervals up to 30 s. Found: the part's state (and the
+  customer's receipt) and the ack of the entry are ONE durable change
+  (`AckingDeliveries.part_state_and_ack`), so a crash never gives the customer that
+  receipt twice; if it fails the entry is still ours and is retried. Deliveries without
+  it (a log and a queue on different backends) get `part_state`, then the ack: two
+  changes, and a crash in between may repeat the receipt, as at-least-once queues do.
+  Either way it counts in `receipts_late` once settled. Not found, or the lookup
+  failed: retried.
 - At its TTL the queue moves the entry to its dead letters (reason "expired"), where an
   operator can list and requeue it; we log it and count it `receipts_given_up`. An entry
   that cannot be read is dead-lettered at once with the reason.
@@ -28,7 +32,7 @@ from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from smscd.deliveries import Deliveries
+from smscd.deliveries import AckingDeliveries, Deliveries
 from smscd.dlr_pdus import read_vendor_receipt
 from smscd.ids import new_message_id
 from smscd.smpp import pdu as P
@@ -94,9 +98,10 @@ class PendingReceipts:
         self._queues = queues
         self._correlations = correlations
         self._deliveries = deliveries
+        self._acking = deliveries if isinstance(deliveries, AckingDeliveries) else None
         self._clock = clock
         self.stats = stats
-        self._observer = observer           # told after each receipt matched or given up
+        self._observer = observer    # told after each receipt matched, given up or failed
         self._waiting: Deferred[None] | None = None
         self.running = False
         queues.on_expired(self.queue, self._given_up)
@@ -150,14 +155,17 @@ class PendingReceipts:
             return self._queues.retry(entry, retry_delay(entry.attempts), "no correlation yet")
         message_id, part = hit
         r = kept.receipt
-        d: Deferred[None] = maybeDeferred(self._deliveries.part_state, message_id, part,
-                                          r.state, r.error, r, kept.at)
-        return d.addCallback(self._matched, entry)
+        if self._acking is not None:
+            d: Deferred[None] = maybeDeferred(self._acking.part_state_and_ack, message_id,
+                                              part, r.state, r.error, r, kept.at, entry)
+            return d.addCallback(self._matched)
+        d = maybeDeferred(self._deliveries.part_state, message_id, part, r.state, r.error,
+                          r, kept.at)
+        return d.addCallback(lambda _: self._queues.ack(entry)).addCallback(self._matched)
 
-    def _matched(self, _: None, entry: QueueEntry) -> Deferred[None]:
+    def _matched(self, _: None) -> None:
         self.stats.receipts_late += 1
         self._observer()
-        return self._queues.ack(entry)
 
     def _failed(self, f: Failure, entry: QueueEntry) -> None:
         self.stats.failures += 1
@@ -166,6 +174,7 @@ class PendingReceipts:
                     id=self.cfg.id)
         self._queues.retry(entry, retry_delay(entry.attempts), self.stats.last_error
                            ).addErrback(self._lost, entry)
+        self._observer()
 
     def _lost(self, f: Failure, entry: QueueEntry) -> None:
         log.failure("connector {id}: kept receipt {key} stays leased until a restart", f,

@@ -10,7 +10,7 @@ outcome is durable, so a connector answers its vendor (deliver_sm_resp) only the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
@@ -18,6 +18,7 @@ from smscd.message import Address
 from smscd.smpp.message_state import MessageState
 from smscd.smpp.receipt import Receipt
 from smscd.smpp.tlv import Tlv
+from smscd.stores.interfaces import QueueEntry
 
 MT_QUEUE_PREFIX = "mt:"          # + connector id: what a connector sends upstream
 DELIVER_QUEUE_PREFIX = "deliver:"  # + username: receipts and MO waiting for a customer bind
@@ -56,3 +57,18 @@ class Deliveries(Protocol):
     def inbound(self, mo: InboundMessage) -> Deferred[None]:
         """Route an MO to a customer and queue it for delivery; fires once durable.
         An MO no rule claims is kept as a dead letter for an operator, never dropped."""
+
+
+@runtime_checkable
+class AckingDeliveries(Protocol):
+    """Optional, for Deliveries whose MessageLog shares one transaction with the queue
+    holding the entry (the embedded store: `MessageLog.record_state(..., ack=)`): a kept
+    vendor receipt settled as ONE durable change. Pending receipts use it when their
+    Deliveries has it; otherwise they call part_state, then ack (a crash between the two
+    gives the customer that receipt twice)."""
+
+    def part_state_and_ack(self, message_id: str, part_index: int, state: MessageState,
+                           error: str, receipt: Receipt | None, at: float,
+                           ack: QueueEntry) -> Deferred[None]:
+        """`part_state`, with the ack of the leased entry `ack` in the same durable change;
+        if it fails nothing of it is durable and `ack` is still leased to the caller."""
