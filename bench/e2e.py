@@ -8,6 +8,12 @@ what the customer sees: submit -> submit_sm_resp latency, submit -> receipt late
     python3 bench/e2e.py -n 50000 --window 10
     python3 bench/e2e.py -n 50000 --window 100 --receipts
     python3 bench/e2e.py -n 20000 --rate 1000 --receipts       # latency at 1,000 msg/s offered
+    python3 bench/e2e.py -n 50000 --window 100 --receipts --trace   # where receipt latency goes
+
+--trace numbers each message's text and times it at every hop the generator and the
+simulator see (one monotonic clock for both processes), then prints each hop's p50/p99,
+what the slowest 1 % spent where, whether the simulator held their receipts for window
+room, and the p99s per 5 s of the run.
 """
 from __future__ import annotations
 
@@ -18,11 +24,14 @@ import re
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # bench/http.py would shadow http
@@ -63,9 +72,70 @@ def serve_simulator(args: argparse.Namespace) -> None:
         print(json.dumps({"received": sim.received.total}), flush=True)
         reactor.stop()
 
+    trace = SimulatorTrace(sim) if args.trace else None
     defer.ensureDeferred(start())
     reactor.callInThread(lambda: (sys.stdin.read(), reactor.callFromThread(stop)))
     reactor.run()
+    if trace is not None:
+        print(json.dumps(trace.times), flush=True)
+
+
+def message_seq(text: bytes) -> int | None:
+    """The generator's sequence number at the start of a message (or of a receipt's
+    `text:`), in --trace runs."""
+    digits = text[:_SEQ_DIGITS]
+    return int(digits) if len(digits) == _SEQ_DIGITS and digits.isdigit() else None
+
+
+_SEQ_DIGITS = 10
+
+
+class SimulatorTrace:
+    """--trace: when the simulator got each submit_sm, sent its receipt and had it answered
+    (time.perf_counter, the same clock as the generator's), by the generator's sequence
+    number. Wraps the simulator's handler methods; the simulator itself is unchanged."""
+
+    def __init__(self, sim: Any) -> None:
+        self.times: dict[str, dict[int, float]] = {"submit": {}, "dlr_sent": {}, "dlr_acked": {},
+                                                   "dlr_held": {}}
+        self._in_event = False     # a receipt sent from here waited for window room
+        self._event, self._connected = sim.event, sim.connected
+        sim.event, sim.connected = self.event, self.connected
+
+    def connected(self, proto: SmppProtocol) -> None:
+        send_request, sent = proto.send_request, self.times["dlr_sent"]
+        held = self.times["dlr_held"]
+
+        def traced(pdu: P.Pdu, context: object = None) -> int:
+            if type(pdu) is P.DeliverSm:
+                seq = _receipt_seq(pdu.short_message)
+                if seq is not None:
+                    sent[seq] = time.perf_counter()
+                    if self._in_event:
+                        held[seq] = 1.0
+            return send_request(pdu, context)
+        proto.send_request = traced  # type: ignore[method-assign]
+        self._connected(proto)
+
+    def event(self, proto: SmppProtocol, event: Event) -> None:
+        if type(event) is RequestReceived and type(event.pdu) is P.SubmitSm:
+            seq = message_seq(event.pdu.short_message)
+            if seq is not None:
+                self.times["submit"][seq] = time.perf_counter()
+        elif type(event) is ResponseReceived and type(event.request) is P.DeliverSm:
+            seq = _receipt_seq(event.request.short_message)
+            if seq is not None:
+                self.times["dlr_acked"][seq] = time.perf_counter()
+        self._in_event = True
+        try:
+            self._event(proto, event)
+        finally:
+            self._in_event = False
+
+
+def _receipt_seq(receipt: bytes) -> int | None:
+    at = receipt.find(b"text:")
+    return message_seq(receipt[at + 5:]) if at >= 0 else None
 
 
 # --- the load generator ---------------------------------------------------------------------
@@ -76,6 +146,8 @@ class Load(HandlerBase):
 
     def __init__(self, stats: "Stats", window: int, receipts: bool) -> None:
         self.stats, self.window = stats, window
+        self.trace: dict[str, dict[int, float]] | None = None   # --trace: set by drive
+        self.by_id: dict[str, int] = {}                          # our message id -> seq
         self.template = P.SubmitSm(source_addr_ton=1, source_addr_npi=1,
                                    source_addr="33600000000", dest_addr_ton=1, dest_addr_npi=1,
                                    destination_addr="31600000000",
@@ -88,8 +160,14 @@ class Load(HandlerBase):
         if budget is not None:
             room = min(room, budget)
         now = time.perf_counter()
+        trace = self.trace
         while room > 0 and s.sent < s.n:
-            proto.send_request(self.template, now)
+            if trace is None:
+                proto.send_request(self.template, now)
+            else:
+                trace["submit"][s.sent] = now
+                proto.send_request(replace(self.template, short_message=b"%010d%s" % (
+                    s.sent, self.template.short_message[_SEQ_DIGITS:])), now)
             s.sent += 1
             room -= 1
 
@@ -103,6 +181,11 @@ class Load(HandlerBase):
                 assert isinstance(event.response, P.SubmitSmResp)
                 s.accepted += 1
                 s.submitted_at[event.response.message_id] = event.context
+                if self.trace is not None:
+                    seq = message_seq(event.request.short_message)  # type: ignore[attr-defined]
+                    assert seq is not None
+                    self.trace["resp"][seq] = now
+                    self.by_id[event.response.message_id] = seq
             else:
                 s.refused += 1
             s.answered += 1
@@ -118,6 +201,8 @@ class Load(HandlerBase):
             message_id = event.pdu.tlv("receipted_message_id")
             start = s.submitted_at.pop(message_id, None) if isinstance(message_id, str) else None
             if start is not None:
+                if self.trace is not None:
+                    self.trace["dlr"][self.by_id.pop(message_id)] = now  # type: ignore[arg-type]
                 s.receipt_latency.append(now - start)
                 s.receipts += 1
                 s.last_receipt = now
@@ -136,6 +221,7 @@ class Stats:
         self.receipt_latency: list[float] = []
         self.submitted_at: dict[str, float] = {}
         self.last_answer = self.last_receipt = 0.0
+        self.trace: dict[str, dict[int, float]] | None = None
         self.answers_done: defer.Deferred[None] = defer.Deferred()
         self.receipts_done: defer.Deferred[None] = defer.Deferred()
 
@@ -193,6 +279,8 @@ async def drive(args: argparse.Namespace, port: int,
             stats.receipts_done.errback(gone)
     watch()
     load = Load(stats, args.window, args.receipts)
+    if args.trace:
+        load.trace = stats.trace = {"submit": {}, "resp": {}, "dlr": {}}
     config = SessionConfig(window=args.window, response_timeout=60.0,
                            enquire_link_interval=60.0)
     binds = [await connect_and_bind(reactor, "127.0.0.1", port,
@@ -246,6 +334,11 @@ def main() -> None:
                     help="run smscd with sys.setswitchinterval(S) (CPython's default 0.005)")
     ap.add_argument("--commit-interval", type=float, metavar="MS",
                     help="smscd's store.group_commit_interval_ms (default: smscd's, 2)")
+    ap.add_argument("--trace", action="store_true",
+                    help="time each message at every hop (generator, simulator) and print "
+                         "where the receipt latency goes; numbers the messages' text")
+    ap.add_argument("--max-batch", type=int, metavar="N",
+                    help="smscd's store.group_commit_max_batch (default: smscd's, 256)")
     ap.add_argument("--role", choices=["bench", "simulator"], default="bench")
     args = ap.parse_args()
     if args.role == "simulator":
@@ -253,7 +346,8 @@ def main() -> None:
         return
     tmp = Path(tempfile.mkdtemp(prefix="smscd-bench-"))
     sim = subprocess.Popen([sys.executable, __file__, "--role", "simulator",
-                            "--receipt-delay", str(args.receipt_delay)],
+                            "--receipt-delay", str(args.receipt_delay),
+                            *(["--trace"] if args.trace else [])],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert sim.stdout is not None and sim.stdin is not None
     sim_port = int(sim.stdout.readline())
@@ -267,8 +361,7 @@ def main() -> None:
     (tmp / "smscd.yaml").write_text(json.dumps({
         "data_dir": str(tmp / "var"), "smpp_server": {"port": 0, "window": args.window},
         "log": {"level": "warning"}, "provisioning": {"file": str(tmp / "profile.yaml")},
-        **({} if args.commit_interval is None else
-           {"store": {"group_commit_interval_ms": args.commit_interval}})}))
+        **store_settings(args)}))
     profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     smscd = ["-m", "smscd"] if args.switch_interval is None else [
         "-c", f"import sys; sys.setswitchinterval({args.switch_interval}); "
@@ -284,6 +377,16 @@ def main() -> None:
             if child.poll() is None:
                 child.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def store_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """smscd's `store` section for --commit-interval and --max-batch (empty: its defaults)."""
+    store: dict[str, Any] = {}
+    if args.commit_interval is not None:
+        store["group_commit_interval_ms"] = args.commit_interval
+    if args.max_batch is not None:
+        store["group_commit_max_batch"] = args.max_batch
+    return {"store": store} if store else {}
 
 
 def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
@@ -331,6 +434,7 @@ def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
     time.sleep(1.0 if not args.receipts else 0.2)     # let the last submits reach the vendor
     sim.stdin.close()
     received = json.loads(sim.stdout.readline())["received"]
+    sim_times = json.loads(sim.stdout.readline()) if args.trace else None
     sim.wait()
     daemon.terminate()
     daemon.wait()
@@ -360,6 +464,53 @@ def measure(args: argparse.Namespace, sim: subprocess.Popen[str],
           f"{reactor_cpu * per_message:.0f} us, other threads "
           f"{(cpu['smscd'] - reactor_cpu) * per_message:.0f} us)")
     print(f"  smscd peak RSS       {rss:.0f} MB")
+    if sim_times is not None and stats.trace is not None:
+        print_hops(stats.trace, {k: {int(seq): t for seq, t in v.items()}
+                                 for k, v in sim_times.items()}, args.receipt_delay)
+
+
+HOPS = (
+    # name, from, to, what it is
+    ("accept", "submit", "resp", "generator submit -> submit_sm_resp (smscd accepts)"),
+    ("to vendor", "submit", "v_submit", "generator submit -> simulator gets submit_sm"),
+    ("sim late", "v_due", "dlr_sent", "receipt due -> simulator sends it (its lateness)"),
+    ("vendor ack", "dlr_sent", "dlr_acked", "simulator sends receipt -> smscd's deliver_sm_resp"),
+    ("to customer", "dlr_sent", "dlr", "simulator sends receipt -> generator gets ours"),
+    ("total", "submit", "dlr", "generator submit -> receipt"),
+)
+
+
+def print_hops(mine: dict[str, dict[int, float]], sim: dict[str, dict[int, float]],
+               delay: float) -> None:
+    """Where each message's receipt latency went, hop by hop (--trace), overall and for
+    the slowest 1 %, and p99 per 5 s of the run: shows which party is late, and when."""
+    held = sim["dlr_held"]
+    times = {**mine, "v_submit": sim["submit"], "dlr_sent": sim["dlr_sent"],
+             "dlr_acked": sim["dlr_acked"],
+             "v_due": {seq: t + delay for seq, t in sim["submit"].items()}}
+    seqs = [seq for seq in mine["dlr"] if all(seq in times[k] for k in times)]
+    seqs.sort()
+    if not seqs:
+        print("  trace: no message seen at every hop")
+        return
+    hops = {name: [times[b][seq] - times[a][seq] for seq in seqs]
+            for name, a, b, _ in HOPS}
+    slow = sorted(range(len(seqs)), key=hops["total"].__getitem__)[-max(1, len(seqs) // 100):]
+    print(f"  trace of {len(seqs)} messages, ms    p50      p99      max   slowest 1 % (mean)")
+    for name, _, _, what in HOPS:
+        v = hops[name]
+        print(f"    {name:<12} {pct(v, .5):8.1f} {pct(v, .99):8.1f} {max(v) * 1000:8.1f} "
+              f"{statistics.fmean(v[i] for i in slow) * 1000:8.1f}   {what}")
+    print(f"    receipts the simulator held for deliver window room: {len(held)} of "
+          f"{len(seqs)}; of the slowest 1 %: {sum(1 for i in slow if seqs[i] in held)}")
+    start = min(times["submit"][seq] for seq in seqs)
+    buckets: dict[int, list[int]] = {}
+    for i, seq in enumerate(seqs):
+        buckets.setdefault(int((times["submit"][seq] - start) // 5), []).append(i)
+    print("  p99 per 5 s of submits: " + " | ".join(name for name, *_ in HOPS))
+    for b, idx in sorted(buckets.items()):
+        print(f"    {b * 5:4d}-{b * 5 + 5:<4d} s " + " ".join(
+            f"{pct([hops[name][i] for i in idx], .99):8.1f}" for name, *_ in HOPS))
 
 
 if __name__ == "__main__":
