@@ -1,25 +1,35 @@
 """Benchmark: Jasmin-compatible HTTP /send requests per second at concurrency 1, 10, 50.
 
-Two processes: the server (the real HTTP API, the real embedded SQLite store in a temporary
-directory, the demo-style user; each accepted message is logged and queued durably before
-its answer) and this load generator (plain asyncio, HTTP/1.1 keep-alive, one connection
-per concurrent client, GET /send as Jasmin's documentation shows).
+Processes: the server (the real HTTP API, the real embedded SQLite store in a temporary
+directory; each accepted message is logged and queued durably before its answer), this
+load generator (plain asyncio, HTTP/1.1 keep-alive, one connection per concurrent client,
+GET /send as Jasmin's documentation shows) and, with `--daemon`, an SMSC simulator as the
+vendor in a process of its own.
 
 Two servers to choose from:
 - default: the HTTP API in-process with a store-only pipeline (route to one connector,
   `MessageLog.accept`, answer): HTTP parsing, validation, login (cached), message
   building and the durable accept, nothing else.
-- `--daemon`: the real daemon (`smscd run` with its demo setup: the shared MT pipeline
-  with routing, throughput and billing, the in-process simulator as vendor, receipts);
-  the demo user's password is read from what the daemon prints at its first start.
+- `--daemon`: the real daemon (`smscd run` with a provisioning profile: the shared MT
+  pipeline with routing, throughput and billing, and one connector to the external
+  simulator). Each level also reports what reached the vendor: `delivered` counted at the
+  simulator, and `delivered_per_s` from the level's start to the simulator's last submit.
+
+`--rate R` offers R requests/s open loop (new requests at their time whatever the answers,
+on as many keep-alive connections as they need) instead of the closed-loop levels; latency
+counts from each request's due time, so a server that falls behind shows it.
+`server_cpu_us_per_req` is the server process's CPU (all its threads) per request, the
+figure that depends least on what else the machine does.
 
     python3 bench/http.py -n 20000                 # concurrency 1, 10, 50
     python3 bench/http.py -n 20000 --daemon
+    python3 bench/http.py -n 20000 --daemon --rate 1000
     python3 bench/http.py -n 20000 -c 50 --long    # 300-character messages (2 parts)
     python3 bench/http.py -n 20000 --rest          # POST /v1/messages (Bearer API key)
     python3 bench/http.py -n 200 --batch 100x10    # /v1/messages/batch: 100 messages x 10
                                                    # recipients per request (recipients/s)
---rest and --batch use the store-only server (the daemon mounts /v1 once it is wired).
+    python3 bench/http.py -n 20000 -c 50 --daemon --py-spy f.txt   # profile the server
+--rest and --batch use the store-only server.
 """
 from __future__ import annotations
 
@@ -37,13 +47,16 @@ import asyncio
 import json
 import os
 import re
+import resource
+import signal
 import subprocess
 import tempfile
 import time
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlencode
 
 USER, PASSWORD = "bench", "benchpw"
+VENDOR, VENDOR_PASSWORD = "vendor", "vendorpw"
 
 
 # --- the server child -----------------------------------------------------------------------
@@ -55,6 +68,7 @@ def serve(data_dir: str) -> None:
     from twisted.internet import reactor
     from twisted.internet.defer import Deferred, succeed
 
+    from smscd import gc_tuning
     from smscd.billing import Account
     from smscd.config import default_config
     from smscd.deliveries import mt_queue
@@ -65,6 +79,7 @@ def serve(data_dir: str) -> None:
     from smscd.stores.sqlite import SqliteStore
     from smscd.submission import routed
 
+    gc_tuning.tune()                  # as `smscd run` does
     store = SqliteStore.open(Path(data_dir) / "bench.sqlite3", reactor)
 
     class StoreOnlyPipeline:
@@ -93,66 +108,185 @@ def serve(data_dir: str) -> None:
         site.requestFactory.max_body = 4 << 20      # a full /v1 batch
         key = await store.api_keys.create(USER, "bench")
         port = reactor.listenTCP(0, site, backlog=200, interface="127.0.0.1")
+        gc_tuning.freeze_startup()
         print(port.getHost().port, key.key, flush=True)
 
     reactor.callWhenRunning(lambda: Deferred.fromCoroutine(start()))
     reactor.run()
 
 
+# --- the vendor child (--daemon) ------------------------------------------------------------
+
+def serve_simulator(receipt_delay: float) -> None:
+    """The simulator on a free port (printed first). Each stdin line `N SECONDS` is answered,
+    once N submits were received or SECONDS passed, with {"received", "at"} (`at`: the
+    wall-clock time of the last check, 5 ms apart); the end of stdin stops it."""
+    from twisted.internet import asyncioreactor
+
+    asyncioreactor.install()
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+    from twisted.internet.task import LoopingCall
+
+    from connectors.sim_config import SimulatorConfig
+    from connectors.simulator import SimulatorService
+    from smscd import gc_tuning
+    from smscd.smpp.session import SessionConfig
+
+    gc_tuning.tune()
+    sim = SimulatorService(SimulatorConfig(
+        accounts={VENDOR: VENDOR_PASSWORD}, receipt_delay=receipt_delay,
+        window=100_000, deliver_window=200, seed=1,
+        session=SessionConfig(window=200, enquire_link_interval=60.0)), reactor)
+
+    def wait(line: str) -> None:
+        target, seconds = int(line.split()[0]), float(line.split()[1])
+        deadline = time.time() + seconds
+
+        def check() -> None:
+            received, now = sim.received.total, time.time()
+            if received >= target or now > deadline:
+                print(json.dumps({"received": received, "at": now}), flush=True)
+                poll.stop()
+        poll = LoopingCall(check)
+        poll.start(0.005)
+
+    def read_commands() -> None:
+        for line in sys.stdin:
+            reactor.callFromThread(wait, line)
+        reactor.callFromThread(reactor.stop)
+
+    async def start() -> None:
+        print(await sim.start(0, "127.0.0.1"), flush=True)
+        reactor.callInThread(read_commands)
+
+    reactor.callWhenRunning(lambda: Deferred.fromCoroutine(start()))
+    reactor.run()
+
+
+class Vendor:
+    """The simulator child, seen from the generator."""
+
+    def __init__(self, receipt_delay: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--role", "simulator", "--receipt-delay",
+             str(receipt_delay)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+
+    def received_by(self, target: int, seconds: float) -> tuple[int, float]:
+        """(submits received, wall-clock time) once `target` is reached or `seconds` passed."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{target} {seconds}\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline())
+        return answer["received"], answer["at"]
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 # --- the load generator --------------------------------------------------------------------
 
-async def client(port: int, path: bytes, n: int, latencies: list[float]) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = b"GET " + path + b" HTTP/1.1\r\nHost: bench\r\n\r\n"
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def answer(connection: Connection, request: bytes) -> bytes:
+    """Send one request on a keep-alive connection and read its whole answer's body."""
+    reader, writer = connection
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    return await reader.readexactly(length)
+
+
+def get_request(path: bytes) -> bytes:
+    return b"GET " + path + b" HTTP/1.1\r\nHost: bench\r\n\r\n"
+
+
+def post_request(path: bytes, body: bytes, key: str) -> bytes:
+    return (b"POST " + path + b" HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " +
+            key.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+            str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+async def client(port: int, request: bytes, n: int, latencies: list[float],
+                 good: Callable[[bytes], int]) -> int:
+    """n requests one after the other on one connection; the sum of good(body)."""
+    connection = await asyncio.open_connection("127.0.0.1", port)
     ok = 0
     for _ in range(n):
         start = time.perf_counter()
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        body = await reader.readexactly(length)
+        body = await answer(connection, request)
         latencies.append(time.perf_counter() - start)
-        ok += body.startswith(b"Success")
-    writer.close()
+        ok += good(body)
+    connection[1].close()
     return ok
 
 
-async def rest_client(port: int, body: bytes, n: int, latencies: list[float],
-                      key: str, path: bytes = b"/v1/messages") -> int:
-    """POST `body` (JSON) to `path` n times; counts recipients queued."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = (b"POST " + path + b" HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " +
-               key.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
-               str(len(body)).encode() + b"\r\n\r\n" + body)
-    ok = 0
-    for _ in range(n):
-        start = time.perf_counter()
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        answer = await reader.readexactly(length)
-        latencies.append(time.perf_counter() - start)
-        ok += answer.count(b'"status":"queued"')
-    writer.close()
-    return ok
+def _figures(latencies: list[float], ok: int, elapsed: float) -> dict[str, Any]:
+    latencies.sort()
+    done = len(latencies)
+    return {"requests": done, "ok": ok, "req_per_s": round(done / elapsed),
+            "ok_per_s": round(ok / elapsed),
+            "p50_ms": round(latencies[done // 2] * 1e3, 2),
+            "p99_ms": round(latencies[max(0, int(done * 0.99) - 1)] * 1e3, 2)}
 
 
-async def level(port: int, path: bytes, total: int, concurrency: int,
-                rest: tuple[bytes, str, bytes] | None = None) -> dict[str, Any]:
-    """`rest`: (JSON body, API key, path) to POST instead of GET `path`."""
+async def level(port: int, request: bytes, total: int, concurrency: int,
+                good: Callable[[bytes], int]) -> dict[str, Any]:
+    """Closed loop: `concurrency` clients, each waiting for its answer before asking again."""
     latencies: list[float] = []
     per = max(1, total // concurrency)
     start = time.perf_counter()
-    oks = await asyncio.gather(*(client(port, path, per, latencies) if rest is None else
-                                 rest_client(port, rest[0], per, latencies, rest[1], rest[2])
+    oks = await asyncio.gather(*(client(port, request, per, latencies, good)
                                  for _ in range(concurrency)))
+    return {"concurrency": concurrency,
+            **_figures(latencies, sum(oks), time.perf_counter() - start)}
+
+
+async def offered(port: int, request: bytes, total: int, rate: float,
+                  good: Callable[[bytes], int], warm_connections: int = 32
+                  ) -> dict[str, Any]:
+    """Open loop: request i is due at start + i/rate and goes out then on an idle
+    connection (a new one when none is idle); its latency counts from its due time."""
+    idle: list[Connection] = [await asyncio.open_connection("127.0.0.1", port)
+                              for _ in range(warm_connections)]
+    latencies: list[float] = []
+    counts = {"ok": 0, "connections": warm_connections}
+
+    async def one(due: float) -> None:
+        if idle:
+            connection = idle.pop()
+        else:
+            connection = await asyncio.open_connection("127.0.0.1", port)
+            counts["connections"] += 1
+        counts["ok"] += good(await answer(connection, request))
+        latencies.append(time.perf_counter() - due)
+        idle.append(connection)
+
+    running: set[asyncio.Task[None]] = set()
+    start = time.perf_counter()
+    sent = 0
+    while sent < total:
+        due_now = min(total, int((time.perf_counter() - start) * rate) + 1)
+        while sent < due_now:
+            task = asyncio.ensure_future(one(start + sent / rate))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            sent += 1
+        await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
+    await asyncio.gather(*running)
     elapsed = time.perf_counter() - start
-    latencies.sort()
-    done = len(latencies)
-    return {"concurrency": concurrency, "requests": done, "ok": sum(oks),
-            "req_per_s": round(done / elapsed), "ok_per_s": round(sum(oks) / elapsed),
-            "p50_ms": round(latencies[done // 2] * 1e3, 2),
-            "p99_ms": round(latencies[int(done * 0.99) - 1] * 1e3, 2)}
+    for _, writer in idle:
+        writer.close()
+    return {"offered_per_s": rate, **_figures(latencies, counts["ok"], elapsed),
+            "connections": counts["connections"]}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -161,47 +295,106 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu_seconds() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=20000, help="requests per concurrency level")
     ap.add_argument("-c", type=int, action="append", help="concurrency (repeatable)")
+    ap.add_argument("--rate", type=float, help="offer this many requests/s, open loop, "
+                                               "instead of the concurrency levels")
     ap.add_argument("--long", action="store_true", help="300-character content (2 parts)")
-    ap.add_argument("--daemon", action="store_true", help="drive the real `smscd run`")
+    ap.add_argument("--daemon", action="store_true",
+                    help="drive the real `smscd run`, with an external simulator as vendor")
+    ap.add_argument("--receipt-delay", type=float, default=1.0,
+                    help="the simulator's receipt delay (receipts are asked only by dlr)")
     ap.add_argument("--rest", action="store_true", help="POST /v1/messages instead of /send")
     ap.add_argument("--batch", help="MxR: POST /v1/messages/batch, M messages x R recipients")
+    ap.add_argument("--py-spy", metavar="FILE",
+                    help="sample the server with py-spy during the measured runs into FILE "
+                         "(collapsed stacks of the thread holding the GIL: where the Python "
+                         "CPU goes; SQLite's own work, done without the GIL, is not in it)")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--role", choices=["bench", "simulator"], default="bench",
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve(args.serve)
         return
+    if args.role == "simulator":
+        serve_simulator(args.receipt_delay)
+        return
+    if (args.rest or args.batch) and args.daemon:
+        raise SystemExit("--rest/--batch: store-only server only, for now")
     content = "x" * 300 if args.long else "Hello from bench/http.py"
     with tempfile.TemporaryDirectory() as tmp:
-        server, port, user, password, key = (start_daemon if args.daemon
-                                             else start_store_only)(tmp)
-        path = b"/send?" + urlencode({"username": user, "password": password,
-                                      "to": "33600000000", "content": content}).encode()
-        rest = None
-        if args.rest or args.batch:
-            if args.daemon:
-                raise SystemExit("--rest/--batch: store-only server only, for now")
-            one = {"to": "33600000000", "text": content}
-            if args.batch:
-                m, r = (int(x) for x in args.batch.split("x"))
-                batch = {"messages": [{**one, "to": [f"336{i:08d}" for i in range(r)]}] * m}
-                rest = (json.dumps(batch).encode(), key, b"/v1/messages/batch")
-            else:
-                rest = (json.dumps(one).encode(), key, b"/v1/messages")
+        vendor = Vendor(args.receipt_delay) if args.daemon else None
         try:
-            asyncio.run(level(port, path, 200, 1, rest))           # warm: login cache
-            for c in args.c or [1, 10, 50]:
-                before = cpu_seconds(server.pid)
-                result = asyncio.run(level(port, path, args.n, c, rest))
-                used = cpu_seconds(server.pid) - before
-                result["server_cpu_us_per_req"] = round(used / result["requests"] * 1e6)
-                print(json.dumps(result), flush=True)
+            server, port, user, password, key = (
+                start_daemon(tmp, vendor.port) if vendor is not None
+                else start_store_only(tmp))
+            try:
+                run(args, port, server, vendor, *_workload(args, user, password, key, content))
+            finally:
+                server.terminate()
+                server.wait()
         finally:
-            server.terminate()
-            server.wait()
+            if vendor is not None:
+                vendor.stop()
+
+
+def _workload(args: argparse.Namespace, user: str, password: str, key: str, content: str
+              ) -> tuple[bytes, Callable[[bytes], int], int]:
+    """The request, how to count what it got accepted, and messages per accepted request."""
+    parts = 2 if args.long else 1
+    if args.batch:
+        m, r = (int(x) for x in args.batch.split("x"))
+        body = {"messages": [{"to": [f"336{i:08d}" for i in range(r)], "text": content}] * m}
+        return (post_request(b"/v1/messages/batch", json.dumps(body).encode(), key),
+                lambda b: b.count(b'"status":"queued"'), parts)
+    if args.rest:
+        body = {"to": "33600000000", "text": content}
+        return (post_request(b"/v1/messages", json.dumps(body).encode(), key),
+                lambda b: b.count(b'"status":"queued"'), parts)
+    path = b"/send?" + urlencode({"username": user, "password": password,
+                                  "to": "33600000000", "content": content}).encode()
+    return get_request(path), lambda b: int(b.startswith(b"Success")), parts
+
+
+def run(args: argparse.Namespace, port: int, server: subprocess.Popen[str],
+        vendor: Vendor | None, request: bytes, good: Callable[[bytes], int],
+        parts: int) -> None:
+    accepted = asyncio.run(level(port, request, 200, 1, good))["ok"]   # warm: login cache
+    delivered = vendor.received_by(accepted * parts, 30)[0] if vendor is not None else 0
+    spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--format", "raw",
+                            "--threads", "--gil", "--rate", "250", "--output", args.py_spy],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) \
+        if args.py_spy else None
+    runs: list[Callable[[], Any]] = (
+        [lambda: offered(port, request, args.n, args.rate, good)] if args.rate else
+        [lambda c=c: level(port, request, args.n, c, good) for c in args.c or [1, 10, 50]])
+    try:
+        for one_run in runs:
+            cpu0, own0, wall0 = cpu_seconds(server.pid), own_cpu_seconds(), time.time()
+            result = asyncio.run(one_run())
+            used = cpu_seconds(server.pid) - cpu0
+            result["server_cpu_us_per_req"] = round(used / result["requests"] * 1e6)
+            result["client_cpu_us_per_req"] = round(
+                (own_cpu_seconds() - own0) / result["requests"] * 1e6)
+            accepted += result["ok"]
+            if vendor is not None:
+                received, at = vendor.received_by(accepted * parts, 60)
+                result["delivered"] = received - delivered
+                result["delivered_per_s"] = round(result["delivered"] / (at - wall0))
+                delivered = received
+            print(json.dumps(result), flush=True)
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait()
 
 
 Started = tuple[subprocess.Popen[str], int, str, str, str]    # ..., user, password, API key
@@ -215,27 +408,32 @@ def start_store_only(tmp: str) -> Started:
     return server, int(port), USER, PASSWORD, key
 
 
-def start_daemon(tmp: str) -> Started:
+def start_daemon(tmp: str, vendor_port: int) -> Started:
+    """`smscd run` with one user and one connector to the simulator, as bench/e2e.py."""
+    (Path(tmp) / "profile.yaml").write_text(json.dumps({
+        "version": 1, "users": [{"username": USER, "password": PASSWORD}],
+        "connectors": [{"id": "vendor", "hosts": [f"127.0.0.1:{vendor_port}"],
+                        "system_id": VENDOR, "password": VENDOR_PASSWORD,
+                        "window": 100, "binds": 1}],
+        "routing": {"default_connector": "vendor"}}))
     config = Path(tmp) / "smscd.yaml"
     config.write_text(json.dumps({
         "data_dir": str(Path(tmp) / "var"), "smpp_server": {"port": 0},
-        "http_api": {"port": 0}, "shell": {"port": 0}, "log": {"level": "warning"},
-        "demo": {"simulator": True}}))
+        "http_api": {"port": 0}, "shell": {"port": 0}, "admin_api": {"port": 0},
+        "log": {"level": "warning"}, "provisioning": {"file": str(Path(tmp) / "profile.yaml")}}))
     server = subprocess.Popen([sys.executable, "-m", "smscd", "run", "--config", str(config)],
                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert server.stdout is not None
-    password, port = "", 0
+    port = 0
     for line in server.stdout:
-        found = re.search(r"created user 'demo' with password '([^']+)'", line)
-        password = found.group(1) if found else password
         found = re.search(r"listening for HTTP on [^ ]*:(\d+)", line)
         if found:
             port = int(found.group(1))
             break
-    if not (port and password):
+    if not port:
         server.kill()
         raise SystemExit("smscd did not start; run it by hand to see why")
-    return server, port, "demo", password, ""
+    return server, port, USER, PASSWORD, ""
 
 
 if __name__ == "__main__":

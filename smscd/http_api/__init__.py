@@ -3,13 +3,12 @@
 
 Modules: params.py (arguments, Jasmin's validation order and words), build.py (the
 Message: encoding, splitting, dlr settings), authorize.py (authorizations and value
-filters), auth.py (login with a verification cache), resources.py (the pages).
+filters), auth.py (login with a verification cache), resources.py (the pages), lean.py
+(twisted.web's channel, request and site minus per-request work the pages do not need).
 The daemon listens with `http_api_site(...)`; every submission goes through the one MT
 pipeline the SMPP server uses.
 """
 from __future__ import annotations
-
-from twisted.web.server import Site
 
 from smscd.config import HttpApiConfig
 from smscd.mt_pipeline import MtPipeline
@@ -20,6 +19,7 @@ from smscd.stores.interfaces import Users
 
 from .auth import Clock, HttpAuthenticator, PasswordCache
 from .build import BuildSettings, Builder
+from .lean import ApiSite
 from .resources import Accounts, HttpApi, site_for
 
 __all__ = ["http_api_site", "http_authenticator"]
@@ -38,7 +38,7 @@ def http_api_site(pipeline: MtPipeline, users: Users, billing: Accounts, clock: 
                   config: HttpApiConfig, *, max_parts: int = 255,
                   verify: Verifier = verify_in_thread, user_ttl: float = 1.0,
                   stats: Stats | None = None, listen_max_body: int = 0,
-                  auth: HttpAuthenticator | None = None) -> Site:
+                  auth: HttpAuthenticator | None = None) -> ApiSite:
     """The site to listen with (TCP4ServerEndpoint(reactor, config.port, interface=...));
     `stats` counts for jCli `stats` (its own when not given). The pages refuse bodies over
     config.max_body_size; the listener reads up to `listen_max_body` when that is larger

@@ -18,21 +18,23 @@ Rules:
   a successful login, instead of two store reads per request: a change to a user or its
   group (password, disabled, credentials) reaches the HTTP API within `user_ttl`
   (default 1 s; 0 reads the store every time). Only successes are reused.
+- Requests for a username whose record is being read share that read (user and group):
+  when the reuse ends under load, the requests in flight cost one read, not one each.
 - The password never reaches a log line.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from collections import OrderedDict
 from typing import Protocol
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.python.failure import Failure
 
 from smscd.lockout import BindLockout
 from smscd.smpp_auth import Verifier, verify_in_thread
-from smscd.stores.interfaces import GroupRecord, UserRecord, Users
+from smscd.stores.interfaces import UserRecord, Users
 
 
 class PasswordCache:
@@ -44,8 +46,7 @@ class PasswordCache:
         self._seen: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
 
     def _digest(self, password: str) -> bytes:
-        return hmac.new(self._key, password.encode("utf-8", "surrogateescape"),
-                        hashlib.sha256).digest()
+        return hmac.digest(self._key, password.encode("utf-8", "surrogateescape"), "sha256")
 
     def known(self, username: str, password: str, password_hash: str) -> bool:
         seen = self._seen.get(username)
@@ -78,6 +79,7 @@ class HttpAuthenticator:
         self.cache = cache if cache is not None else PasswordCache()
         self.user_ttl = user_ttl
         self._recent: dict[str, tuple[float, UserRecord]] = {}
+        self._reading: dict[str, list[Deferred[UserRecord | None]]] = {}
 
     def authenticate(self, username: str, password: str, peer: str
                      ) -> Deferred[UserRecord | None]:
@@ -85,7 +87,32 @@ class HttpAuthenticator:
         keys = (f"http-addr:{peer}", f"http-user:{username}")
         if self.lockout.locked_for(keys, self.clock.seconds()) > 0:
             return succeed(None)
-        return self._lookup(username, password).addCallback(self._counted, keys)
+        user = self._reused(username, password)
+        d = succeed(user) if user is not None else self._record(username).addCallback(
+            self._check, password)
+        return d.addCallback(self._counted, keys)
+
+    def recent(self, username: str, password: str, peer: str) -> UserRecord | None:
+        """The user at once, without a Deferred, when its record is reused (see the rules)
+        with the password remembered and no lock; None: ask `authenticate`."""
+        user = self._reused(username, password)
+        if user is None:
+            return None
+        keys = (f"http-addr:{peer}", f"http-user:{username}")
+        if self.lockout.locked_for(keys, self.clock.seconds()) > 0:
+            return None
+        self.lockout.succeeded(keys)
+        return user
+
+    def _reused(self, username: str, password: str) -> UserRecord | None:
+        recent = self._recent.get(username)
+        if recent is None:
+            return None
+        until, user = recent
+        if until <= self.clock.seconds():
+            del self._recent[username]
+            return None
+        return user if self.cache.known(username, password, user.password_hash) else None
 
     def _counted(self, user: UserRecord | None, keys: tuple[str, str]) -> UserRecord | None:
         if user is None:
@@ -94,39 +121,48 @@ class HttpAuthenticator:
             self.lockout.succeeded(keys)
         return user
 
-    def _lookup(self, username: str, password: str) -> Deferred[UserRecord | None]:
-        recent = self._recent.get(username)
-        if recent is not None:
-            until, user = recent
-            if until > self.clock.seconds():
-                if self.cache.known(username, password, user.password_hash):
-                    return succeed(user)
-            else:
-                del self._recent[username]
-        return self.users.get(username).addCallback(self._found, password)
+    def _record(self, username: str) -> Deferred[UserRecord | None]:
+        """The user when it and its group are enabled; concurrent asks share one read."""
+        d: Deferred[UserRecord | None] = Deferred()
+        waiting = self._reading.get(username)
+        if waiting is not None:
+            waiting.append(d)
+            return d
+        self._reading[username] = [d]
+        self.users.get(username).addCallback(self._group_enabled).addBoth(
+            self._read, username)
+        return d
 
-    def _found(self, user: UserRecord | None, password: str
-               ) -> Deferred[UserRecord | None] | UserRecord | None:
+    def _group_enabled(self, user: UserRecord | None) -> Deferred[UserRecord | None] | None:
         if user is None or not user.enabled:
             return None
+        return self.users.get_group(user.gid).addCallback(
+            lambda group: user if group is not None and group.enabled else None)
+
+    def _read(self, result: UserRecord | None | Failure, username: str) -> None:
+        for d in self._reading.pop(username):
+            if isinstance(result, Failure):
+                d.errback(result)
+            else:
+                d.callback(result)
+
+    def _check(self, user: UserRecord | None, password: str
+               ) -> Deferred[UserRecord | None] | UserRecord | None:
+        if user is None:
+            return None
         if self.cache.known(user.username, password, user.password_hash):
-            return self._group_enabled(user)
+            return self._reuse(user)
         return self.verify(password, user.password_hash).addCallback(
             self._verified, user, password)
 
-    def _verified(self, ok: bool, user: UserRecord, password: str
-                  ) -> Deferred[UserRecord | None] | None:
+    def _verified(self, ok: bool, user: UserRecord, password: str) -> UserRecord | None:
         if not ok:
             return None
         self.cache.remember(user.username, password, user.password_hash)
-        return self._group_enabled(user)
+        return self._reuse(user)
 
-    def _group_enabled(self, user: UserRecord) -> Deferred[UserRecord | None]:
-        return self.users.get_group(user.gid).addCallback(self._group, user)
-
-    def _group(self, group: GroupRecord | None, user: UserRecord) -> UserRecord | None:
-        if group is None or not group.enabled:
-            return None
+    def _reuse(self, user: UserRecord) -> UserRecord:
+        """Remember a successful login's record for user_ttl."""
         if self.user_ttl > 0:
             if len(self._recent) >= self.cache.capacity:
                 self._recent.clear()

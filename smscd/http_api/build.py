@@ -27,7 +27,7 @@ from typing import Mapping
 from smscd.message import Address, Message, Part
 from smscd.smpp.coding import DEFAULT_REGISTRY, UnsupportedCoding
 from smscd.smpp.errors import SmppError
-from smscd.smpp.gsm7 import gsm7_fits
+from smscd.smpp.gsm7 import TextEncodingError, gsm7_encode, gsm7_fits
 from smscd.smpp.smpp_time import parse_smpp_time
 from smscd.smpp.split import (ReferenceAllocator, SplitMethod, TooManyParts, split_bytes,
                               split_text)
@@ -105,12 +105,14 @@ class Builder:
 
 
 def _encodable(text: str, coding: int) -> str | bytes:
-    """What to split: text we encode, or octets passed through (see the rules)."""
-    raw = text.encode("utf-8", "surrogateescape")
+    """What to split: text we encode, or octets passed through (see the rules). GSM text
+    is encoded here, once (its octets split as the text would)."""
     if coding == 0:
-        if gsm7_fits(text):
-            return text
-        return "".join(c if gsm7_fits(c) else "?" for c in text)
+        try:
+            return gsm7_encode(text)
+        except TextEncodingError:
+            return gsm7_encode("".join(c if gsm7_fits(c) else "?" for c in text))
+    raw = text.encode("utf-8", "surrogateescape")
     try:
         codec = DEFAULT_REGISTRY.codec_for(coding)
     except UnsupportedCoding:

@@ -18,18 +18,21 @@ Rules (../shared/reference/jasmin.md §4.1-§4.4):
   exception text.
 - Request bodies above `max_body` octets are answered 413 without being kept.
 - A client that went away before its answer is not written to.
+- /send is the hot path (issue 6): it is a chain of Deferred callbacks, which fire at once
+  when the login is cached, rather than a coroutine (Deferred.fromCoroutine and its
+  generator plumbing cost more than the page's own checks); /rate and /balance stay
+  coroutines.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Any, Callable, Coroutine, Protocol, cast
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web import http, server
+from twisted.web import server
 from twisted.web.resource import IResource, Resource
 
 from smscd import __version__
@@ -42,6 +45,7 @@ from smscd.stores.interfaces import UserRecord
 from . import authorize
 from .auth import Clock, HttpAuthenticator
 from .build import Builder
+from .lean import ApiRequest, ApiSite, LimitedRequest, QuietSite
 from .params import Args, HttpError, balance_args, hex_octets, rate_args, send_args
 
 log = Logger(namespace="smscd.http_api")
@@ -66,24 +70,33 @@ class HttpApi:
     stats: Stats = field(default_factory=lambda: Stats(0.0))   # jCli `stats` counters
     max_body: int = 65536      # the pages' own limit; the listener may read more (for /v1)
 
-    async def login(self, args: Args, peer: str, kind: str) -> UserRecord:
+    def login(self, args: Args, peer: str, kind: str) -> Deferred[UserRecord]:
         """The user; `kind` (send, rate, balance) is what it asks, for its stats."""
         username = args["username"]
-        user = await self.auth.authenticate(username, args["password"], peer)
+        return self.auth.authenticate(username, args["password"], peer).addCallback(
+            self._logged_in, username, kind)
+
+    def _logged_in(self, user: UserRecord | None, username: str, kind: str) -> UserRecord:
         if user is None:
             raise HttpError(403, f"Authentication failure for username:{username}")
         self.stats.http_login(user.uid, kind, self.clock.seconds())
         return user
 
-    async def send(self, args: Args, peer: str) -> str:
+    def send(self, args: Args, peer: str) -> Deferred[str]:
         hex_octets(args)                   # Jasmin reads the content before the login
-        user = await self.login(args, peer, "send")
+        user = self.auth.recent(args["username"], args["password"], peer)
+        if user is None:
+            return self.login(args, peer, "send").addCallback(self._submit, args)
+        self.stats.http_login(user.uid, "send", self.clock.seconds())
+        return self._submit(user, args)
+
+    def _submit(self, user: UserRecord, args: Args) -> Deferred[str]:
         now = self.clock.seconds()
         cred = user.mt_credential
         message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
                                        now=now, default_source=cred.defaultvalue.src_addr)
         authorize.check_send(cred, user.username, args, len(message.parts))
-        return await _pipeline(self.pipeline.submit(user, message, "http"))
+        return self.pipeline.submit(user, message, "http").addErrback(_refusal)
 
     async def rate(self, args: Args, peer: str) -> dict[str, Any]:
         hex_octets(args)
@@ -92,7 +105,7 @@ class HttpApi:
         message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
                                        now=now)
         authorize.check_rate(user.mt_credential, user.username)
-        quote = await _pipeline(self.pipeline.quote(user, message))
+        quote = await self.pipeline.quote(user, message).addErrback(_refusal)
         # Jasmin's bill "for this user": nothing to pay without a balance quota
         unlimited = self.billing.account(user.uid).balance is None
         return {"submit_sm_count": len(message.parts),
@@ -106,11 +119,11 @@ class HttpApi:
                 "sms_count": "ND" if account.sms_count is None else account.sms_count}
 
 
-async def _pipeline(d: Deferred[Any]) -> Any:
-    try:
-        return await d
-    except Refused as e:
-        raise HttpError(e.http_status, e.text) from None
+def _refusal(failure: Failure) -> None:
+    """A pipeline refusal as the HTTP error it answers; anything else goes on."""
+    failure.trap(Refused)
+    refused = failure.value
+    raise HttpError(refused.http_status, refused.text)
 
 
 # --- request and response plumbing -------------------------------------------------------
@@ -119,7 +132,8 @@ def request_args(request: server.Request) -> Args:
     """The request's arguments as text, first value of each; a JSON object body (with
     Content-Type exactly application/json) adds to and overrides them."""
     given: dict[bytes, list[bytes]] = request.args or {}
-    args = {_text(k): _text(v[0]) for k, v in given.items() if v}
+    args = {k.decode("utf-8", "surrogateescape"): v[0].decode("utf-8", "surrogateescape")
+            for k, v in given.items() if v}
     if request.getHeader(b"content-type") == b"application/json":
         content = request.content
         assert content is not None           # set by gotLength before any rendering
@@ -138,15 +152,16 @@ def request_args(request: server.Request) -> Args:
     return args
 
 
-def _text(octets: bytes) -> str:
-    return octets.decode("utf-8", "surrogateescape")
-
-
 def _body(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-Handler = Callable[[Args, str], Coroutine[Any, Any, Any]]
+Handler = Callable[[Args, str], Deferred[Any]]
+
+
+def _deferred(handle: Callable[[Args, str], Coroutine[Any, Any, Any]]) -> Handler:
+    """A coroutine page handler (/rate, /balance) as a Handler."""
+    return lambda args, peer: Deferred.fromCoroutine(handle(args, peer))
 
 
 class _Page(Resource):
@@ -159,38 +174,36 @@ class _Page(Resource):
         self.handle = handle
         self.api = api
 
-    def serve(self, request: server.Request) -> Any:
+    def serve(self, request: LimitedRequest) -> Any:
+        api = self.api
         request.setHeader(b"content-type", self.content_type)
-        self.api.stats.http_request(self.api.clock.seconds())
-        if getattr(request, "too_large", False) or _length(request) > self.api.max_body:
+        api.stats.http_request(api.clock.seconds())
+        if request.too_large or request.body_length > api.max_body:
             request.setResponseCode(413)
             return self.error_body(f"Request body too large: at most "
-                                   f"{self.api.max_body} octets.")
-        gone: list[bool] = []
-        request.notifyFinish().addErrback(lambda _: gone.append(True))
-        d = Deferred.fromCoroutine(self._run(request))
-        d.addCallbacks(self._write, self._failed, callbackArgs=(request, gone),
-                       errbackArgs=(request, gone))
+                                   f"{api.max_body} octets.")
+        try:
+            peer = getattr(request.getClientAddress(), "host", "?")
+            d = self.handle(self.prepare(request_args(request)), peer)
+        except Exception:
+            d = fail()
+        d.addCallbacks(self._write, self._failed, callbackArgs=(request,),
+                       errbackArgs=(request,))
         return server.NOT_DONE_YET
 
-    async def _run(self, request: server.Request) -> Any:
-        address = request.getClientAddress()
-        peer = getattr(address, "host", "?")
-        return await self.handle(self.prepare(request_args(request)), peer)
-
-    def _write(self, result: Any, request: server.Request, gone: list[bool]) -> None:
+    def _write(self, result: Any, request: LimitedRequest) -> None:
         self.api.stats.http_success(self.api.clock.seconds())
-        if not gone:
+        if not request.gone:
             _finish(request, 200, self.ok_body(result))
 
-    def _failed(self, failure: Failure, request: server.Request, gone: list[bool]) -> None:
+    def _failed(self, failure: Failure, request: LimitedRequest) -> None:
         if failure.check(HttpError):
             status, text = failure.value.status, failure.value.text
         else:
             log.failure("{path} failed", failure, path=request.path)
             status, text = 500, INTERNAL_ERROR
         self.api.stats.http_error(status, text)
-        if not gone:
+        if not request.gone:
             _finish(request, status, self.error_body(text))
 
     def ok_body(self, result: Any) -> bytes:
@@ -209,7 +222,7 @@ def _finish(request: server.Request, status: int, body: bytes) -> None:
 
 
 class SendPage(_Page):
-    def render_GET(self, request: server.Request) -> Any:
+    def render_GET(self, request: LimitedRequest) -> Any:
         return self.serve(request)
 
     render_POST = render_GET
@@ -219,7 +232,7 @@ class JsonPage(_Page):
     """GET only, as Jasmin's /rate and /balance (other methods: twisted's 405)."""
     content_type = b"application/json"
 
-    def render_GET(self, request: server.Request) -> Any:
+    def render_GET(self, request: LimitedRequest) -> Any:
         return self.serve(request)
 
     def ok_body(self, result: Any) -> bytes:
@@ -241,60 +254,26 @@ class TextPage(Resource):
         return self.text
 
 
-def _length(request: server.Request) -> int:
-    content = request.content
-    if content is None:
-        return 0
-    content.seek(0, 2)
-    n = content.tell()
-    content.seek(0)
-    return n
+def _pages(api: HttpApi) -> dict[bytes, Resource]:
+    return {b"": TextPage(__version__), b"send": SendPage(send_args, api.send, api),
+            b"rate": JsonPage(rate_args, _deferred(api.rate), api),
+            b"balance": JsonPage(balance_args, _deferred(api.balance), api),
+            b"ping": TextPage("Jasmin/PONG")}
 
 
-class LimitedRequest(server.Request):
-    """A request whose body is dropped, not kept, beyond `max_body` octets."""
-    max_body = 65536
-    too_large = False
-
-    def gotLength(self, length: int | None) -> None:
-        if length is not None and length > self.max_body:
-            self.too_large = True
-            length = 0
-        super().gotLength(length)
-
-    def handleContentChunk(self, data: bytes) -> None:
-        if self.too_large:
-            return
-        assert self.content is not None      # set by gotLength
-        if self.content.tell() + len(data) > self.max_body:
-            self.too_large = True
-            self.content = BytesIO()         # type: ignore[assignment]
-            return
-        super().handleContentChunk(data)
-
-
-def root_resource(api: HttpApi) -> Resource:
+def site_for(api: HttpApi, max_body: int) -> ApiSite:
+    """The pages under a root (where the daemon mounts /v1), each also served directly
+    at its exact path (ApiSite)."""
     root = Resource()
-    pages: dict[bytes, Resource] = {
-        b"": TextPage(__version__), b"send": SendPage(send_args, api.send, api),
-        b"rate": JsonPage(rate_args, api.rate, api),
-        b"balance": JsonPage(balance_args, api.balance, api),
-        b"ping": TextPage("Jasmin/PONG")}
+    pages = _pages(api)
     for name, page in pages.items():
         root.putChild(name, cast(IResource, page))
-    return root
-
-
-class QuietSite(server.Site):
-    """No access-log line per request: it would cost more than the request (hot path)."""
-
-    def log(self, request: http.Request) -> None:
-        pass
-
-
-def site_for(api: HttpApi, max_body: int) -> server.Site:
-    request_class = type("HttpApiRequest", (LimitedRequest,), {"max_body": max_body})
-    site = QuietSite(root_resource(api), requestFactory=request_class)
+    request_class = type("HttpApiRequest", (ApiRequest,), {"max_body": max_body})
+    site = ApiSite(root, {b"/" + name: cast(IResource, page) for name, page in pages.items()},
+                   requestFactory=request_class)
     site.displayTracebacks = False
     site.noisy = False
     return site
+
+
+__all__ = ["Accounts", "HttpApi", "LimitedRequest", "QuietSite", "site_for"]
