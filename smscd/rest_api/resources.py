@@ -8,6 +8,8 @@ Rules:
 - Bodies: POST needs Content-Type application/json (415), at most `max_body` octets
   (413, also when the site's own limit dropped it), and are validated by the route's
   model (400 malformed JSON, 422 invalid). Queries: the route's model, unknown names 422.
+- A handler answers its response model, or its JSON already encoded (the sending ones:
+  answers.py).
 - POST with an Idempotency-Key runs through `Idempotency` (replays carry
   `Idempotent-Replayed: true`); the sending operations (_KEEPING) get its `Keep`, to
   commit the record with their messages.
@@ -47,7 +49,7 @@ class V1(JsonResource):
         self.webhooks = webhooks
         self.max_body = max_body
         self.openapi = document_bytes()
-        handlers: dict[str, Callable[..., Awaitable[BaseModel]]] = {
+        handlers: dict[str, Callable[..., Awaitable[BaseModel | bytes]]] = {
             "send": api.send, "batch": api.batch, "messages": api.messages,
             "message": api.message, "cancel": api.cancel, "balance": api.balance,
             "rate": api.rate, "inbound": api.inbound}
@@ -114,9 +116,7 @@ class V1(JsonResource):
                 result = await handler(*args)
         except ApiError as e:
             return _error(e)
-        if keep is not None and keep.committed and keep.answer is not None:
-            return keep.answer[0], keep.answer[1], {}       # encoded once, before the commit
-        return 200, encode(result), {}
+        return 200, result if isinstance(result, bytes) else encode(result), {}
 
 
 def _header(request: server.Request, name: bytes) -> str | None:

@@ -287,3 +287,25 @@ async def test_openapi_needs_no_credentials(side: RestSide) -> None:
     status, doc, _ = await side.call("GET", "/v1/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.1")
     assert "/v1/messages/{id}" in doc["paths"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_recipients_share_content_but_not_references_or_filters(side: RestSide
+                                                                      ) -> None:
+    """Breaks if a long message sent twice to one number reuses its concatenation
+    reference (the handset would mix the parts), or if a recipient after the first
+    escapes the destination filter."""
+    _, body, _ = await side.call("POST", "/v1/messages", side.alice,
+                                 {**MSG, "text": "x" * 200, "to": ["336", "336", "337"]})
+    refs = []
+    for sent in body["messages"]:
+        record = await side.store.messages.get(sent["id"], "alice")
+        assert record is not None and len(record.message.parts) == 2
+        refs.append((record.message.destination.addr, record.message.parts[0].short_message[3]))
+    assert len(set(refs)) == 3
+    cred = set_mt(MtCredential(), "valuefilter", "dst_addr", "^33")
+    await side.store.users.add("fr", "fr", "pw", mt_credential=cred)
+    status, err, _ = await side.call("POST", "/v1/messages", RestSide.basic("fr", "pw"),
+                                     {**MSG, "to": ["33600000001", "4470000"]})
+    assert status == 403 and "destination_address" in err["error"]["message"], err
+    assert side.store.queues.depth(mt_queue("c1")) == 3
