@@ -251,24 +251,25 @@ async def level(port: int, request: bytes, total: int, concurrency: int,
 
 
 async def offered(port: int, request: bytes, total: int, rate: float,
-                  good: Callable[[bytes], int], warm_connections: int = 32
+                  good: Callable[[bytes], int], max_connections: int = 256
                   ) -> dict[str, Any]:
-    """Open loop: request i is due at start + i/rate and goes out then on an idle
-    connection (a new one when none is idle); its latency counts from its due time."""
-    idle: list[Connection] = [await asyncio.open_connection("127.0.0.1", port)
-                              for _ in range(warm_connections)]
+    """Open loop: request i is due at start + i/rate and goes out then on an idle keep-alive
+    connection (a new one while fewer than `max_connections` are open; else it waits for
+    one); its latency counts from its due time, so waiting counts too."""
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
     latencies: list[float] = []
-    counts = {"ok": 0, "connections": warm_connections}
+    counts = {"ok": 0, "connections": 0}
 
     async def one(due: float) -> None:
-        if idle:
-            connection = idle.pop()
-        else:
-            connection = await asyncio.open_connection("127.0.0.1", port)
+        if idle.empty() and counts["connections"] < max_connections:
             counts["connections"] += 1
-        counts["ok"] += good(await answer(connection, request))
+            connection = await asyncio.open_connection("127.0.0.1", port)
+        else:
+            connection = await idle.get()
+        body = await answer(connection, request)   # (not inside `+=`: other tasks add too)
+        counts["ok"] += good(body)
         latencies.append(time.perf_counter() - due)
-        idle.append(connection)
+        idle.put_nowait(connection)
 
     running: set[asyncio.Task[None]] = set()
     start = time.perf_counter()
@@ -283,8 +284,8 @@ async def offered(port: int, request: bytes, total: int, rate: float,
         await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
     await asyncio.gather(*running)
     elapsed = time.perf_counter() - start
-    for _, writer in idle:
-        writer.close()
+    while not idle.empty():
+        idle.get_nowait()[1].close()
     return {"offered_per_s": rate, **_figures(latencies, counts["ok"], elapsed),
             "connections": counts["connections"]}
 
