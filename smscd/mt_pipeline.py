@@ -11,7 +11,8 @@ A refusal is `Refused`: the SMPP status and the HTTP status/text the two ingress
 with, and the field it is about, so that neither ingress re-decides an error.
 
 Rules of `Pipeline` (the implementation):
-- One snapshot (`rules.snapshot`) is read per message and used for the whole decision.
+- One snapshot (`rules.snapshot`) is read per message (per batch for `submit_many`) and
+  used for the whole decision.
 - Interceptors: a reject action or a Python interceptor's Reject is that refusal; a
   Python interceptor runs (off the reactor, smscd/python_interceptors.py) only when the
   matching rule names one; what an interceptor changed goes back on the message.
@@ -197,12 +198,16 @@ class Pipeline:
             return fail()
 
     # --- steps ---------------------------------------------------------------------------
-    def _decide(self, user: UserRecord, message: Message, channel: str
+    def _decide(self, user: UserRecord, message: Message, channel: str,
+                snapshot: Any = None, at: datetime | None = None
                 ) -> _Decision | Deferred[_Decision]:
-        """Interceptors then route; Refused, or a Deferred when a Python interceptor runs."""
-        snapshot = self.rules.snapshot
+        """Interceptors then route; Refused, or a Deferred when a Python interceptor runs.
+        `snapshot` and `at`: what submit_many read once for all its messages."""
+        if snapshot is None:
+            snapshot = self.rules.snapshot
+        if at is None:
+            at = datetime.fromtimestamp(self.clock.seconds(), timezone.utc)
         icpt, table = snapshot.mt_interceptors, snapshot.mt_routes
-        at = datetime.fromtimestamp(self.clock.seconds(), timezone.utc)
         r = mt_routable(message, user, channel, at, icpt.needs_content or table.needs_content)
         if not icpt.entries:
             return self._route(table, message, r)
@@ -270,7 +275,9 @@ class Pipeline:
     # --- many at once --------------------------------------------------------------------
     def submit_many(self, user: UserRecord, messages: Sequence[Message], channel: str,
                     extra: Extra | None = None) -> Deferred[list[Outcome]]:
-        decided = [self._decide_one(user, m, channel) for m in messages]
+        snapshot = self.rules.snapshot              # one for the whole batch
+        at = datetime.fromtimestamp(self.clock.seconds(), timezone.utc)
+        decided = [self._decide_one(user, m, channel, snapshot, at) for m in messages]
         waits = [d for d in decided if isinstance(d, Deferred)]
         if not waits:
             return self._accept_many(cast(list[_Decision | Refused], decided), user,
@@ -278,10 +285,10 @@ class Pipeline:
         done: Deferred[list[_Decision | Refused]] = gatherResults(waits)
         return done.addCallback(self._resolved, decided, user, channel, extra)
 
-    def _decide_one(self, user: UserRecord, message: Message, channel: str
-                    ) -> _Decision | Refused | Deferred[_Decision | Refused]:
+    def _decide_one(self, user: UserRecord, message: Message, channel: str, snapshot: Any,
+                    at: datetime) -> _Decision | Refused | Deferred[_Decision | Refused]:
         try:
-            decided = self._decide(user, message, channel)
+            decided = self._decide(user, message, channel, snapshot, at)
         except Exception as e:
             return _as_refusal(e, message.id)
         if isinstance(decided, Deferred):

@@ -12,7 +12,8 @@ Rules:
   every item of a batch) go through `submit_many`: ONE durable change holds every
   accepted message, the answer's Idempotency-Key record and the message.accepted webhook
   events. If every recipient is refused, the answer is the first refusal; otherwise 200
-  with each recipient's outcome.
+  with each recipient's outcome. If that durable change fails, the answer is 503 (with
+  Retry-After, not kept for the Idempotency-Key): nothing of the request was kept.
 - Reads are scoped: another user's message id is 404, as an unknown one. One message
   (GET, DELETE) comes with its history (acceptance, each part sent, receipts, cancel);
   the listing does not (a read per message more).
@@ -201,11 +202,14 @@ class RestApi:
             rows = () if keep is None else keep.rows(200, made[0])
             return rows, self._events(user, accepted)
         outcomes = await self.pipeline.submit_many(user, messages, "http", extra)
-        if made and any(isinstance(o, str) for o in outcomes):
-            if keep is not None:
-                keep.committed = True
-            return made[0]
-        return respond(outcomes)
+        if not made:                   # nothing accepted: nothing to commit
+            return respond(outcomes)
+        if not any(isinstance(o, str) for o in outcomes):
+            raise ApiError(503, "unavailable", "The messages could not be queued; try "
+                           "again.", None, self.retry_after)    # nothing of it is kept
+        if keep is not None:
+            keep.committed = True
+        return made[0]
 
     def _results(self, messages: Sequence[Message], outcomes: Sequence[Outcome],
                  errors: dict[tuple[Any, ...], str]) -> list[str]:

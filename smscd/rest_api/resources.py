@@ -89,15 +89,16 @@ class V1(JsonResource):
         if route.body is None or key is None:
             return await self._answer(route, request, user, ident)
         body = json_body(request, self.max_body)
+        headers: dict[bytes, bytes] = {}
+
+        async def answer(keep: Keep) -> Answer:
+            status, out, more = await self._answer(route, request, user, ident, keep)
+            headers.update(more)            # Retry-After of a 429 or 503 (never kept)
+            return status, out
         (status, out), replayed = await self.idempotency.run(
             user.uid, key, fingerprint(request.method or b"", request.path or b"", body),
-            lambda keep: self._answer_only(route, request, user, ident, keep))
-        return status, out, {b"idempotent-replayed": b"true"} if replayed else {}
-
-    async def _answer_only(self, route: Route, request: server.Request, user: UserRecord,
-                           ident: str | None, keep: Keep) -> Answer:
-        status, body, _ = await self._answer(route, request, user, ident, keep)
-        return status, body
+            answer)
+        return status, out, {b"idempotent-replayed": b"true"} if replayed else headers
 
     async def _answer(self, route: Route, request: server.Request, user: UserRecord,
                       ident: str | None, keep: Keep | None = None) -> JsonAnswer:

@@ -153,3 +153,22 @@ async def test_a_request_that_sends_nothing_is_kept_too(side: RestSide) -> None:
                                              headers={"Idempotency-Key": "k9"})
     assert (status, again) == (200, err) and headers.getRawHeaders("idempotent-replayed")
     assert side.store.queues.depth(mt_queue("c1")) == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_batch_whose_commit_failed_is_503_and_runs_again(side: RestSide) -> None:
+    """Breaks if a batch that could not be stored answers (and keeps for its key) its
+    recipients as refused: its retry must send them."""
+    batch = {"messages": [MSG, {**MSG, "text": "€", "coding": 3}]}
+    key = {"Idempotency-Key": "b2"}
+    side.fail_inserts("messages")
+    status, err, headers = await side.call("POST", "/v1/messages/batch", side.alice, batch,
+                                           headers=key)
+    assert status == 503 and err["error"]["code"] == "unavailable"
+    assert headers.getRawHeaders("retry-after") == ["1"]
+    side.stop_failing("messages")
+    status, body, headers = await side.call("POST", "/v1/messages/batch", side.alice, batch,
+                                            headers=key)
+    assert status == 200 and (body["accepted"], body["refused"]) == (1, 1)
+    assert headers.getRawHeaders("idempotent-replayed") is None
+    assert side.store.queues.depth(mt_queue("c1")) == 1
