@@ -59,12 +59,14 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+_PATTERNS = tuple((route, route.segments) for route in ROUTES)     # split once
+
+
 def match(segments: tuple[str, ...]) -> tuple[list[Route], str | None]:
     """The routes of this path (any method) and the {id} it names, if any."""
     found: list[Route] = []
     ident: str | None = None
-    for route in ROUTES:
-        pattern = route.segments
+    for route, pattern in _PATTERNS:
         if len(pattern) != len(segments):
             continue
         got: str | None = None
