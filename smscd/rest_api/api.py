@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, fields
-from itertools import repeat
 from datetime import timezone
+from itertools import repeat
 from typing import Any, Callable, Protocol, Sequence, cast
 
 from pydantic import BaseModel
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults
 
 from smscd.billing import BillingRecord
 from smscd.deliveries import mt_queue
@@ -235,9 +235,11 @@ class RestApi:
 
     # --- reading and cancelling --------------------------------------------------------
     async def message(self, user: UserRecord, message_id: str) -> M.MessageView:
-        found = self.log.get(message_id, user.uid)
-        events = self.log.history(message_id, user.uid)      # read in the same batch
-        record, history = await found, await events
+        reads: list[Deferred[Any]] = [self.log.get(message_id, user.uid),      # one batch
+                                      self.log.history(message_id, user.uid)]
+        both: list[Any] = await gatherResults(reads, consumeErrors=True)
+        record: MessageRecord | None = both[0]
+        history: list[StateEvent] = both[1]
         if record is None:
             raise _not_found(message_id)
         billed: BillingRecord | None = await self.billing.record(record.message.id)
