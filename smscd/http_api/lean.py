@@ -76,7 +76,7 @@ class ApiRequest(LimitedRequest):
         self.site = site
         self.setHeader(b"server", server.version)
         self.setHeader(b"date", site.date())
-        self.prepath, self.postpath = [self.path[1:]], []
+        self.sitepath, self.prepath, self.postpath = [], [self.path[1:]], []
         try:
             self.render(page)
         except BaseException:

@@ -96,7 +96,7 @@ class HttpApi:
         message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
                                        now=now, default_source=cred.defaultvalue.src_addr)
         authorize.check_send(cred, user.username, args, len(message.parts))
-        return self.pipeline.submit(user, message, "http").addErrback(_refusal)
+        return self.pipeline.submit(user, message, "http")
 
     async def rate(self, args: Args, peer: str) -> dict[str, Any]:
         hex_octets(args)
@@ -105,7 +105,7 @@ class HttpApi:
         message = self.builder.message(args, message_id=new_message_id(now), user=user.uid,
                                        now=now)
         authorize.check_rate(user.mt_credential, user.username)
-        quote = await self.pipeline.quote(user, message).addErrback(_refusal)
+        quote = await self.pipeline.quote(user, message)
         # Jasmin's bill "for this user": nothing to pay without a balance quota
         unlimited = self.billing.account(user.uid).balance is None
         return {"submit_sm_count": len(message.parts),
@@ -117,13 +117,6 @@ class HttpApi:
         account = self.billing.account(user.uid)
         return {"balance": "ND" if account.balance is None else float(account.balance),
                 "sms_count": "ND" if account.sms_count is None else account.sms_count}
-
-
-def _refusal(failure: Failure) -> None:
-    """A pipeline refusal as the HTTP error it answers; anything else goes on."""
-    failure.trap(Refused)
-    refused = failure.value
-    raise HttpError(refused.http_status, refused.text)
 
 
 # --- request and response plumbing -------------------------------------------------------
@@ -199,6 +192,8 @@ class _Page(Resource):
     def _failed(self, failure: Failure, request: LimitedRequest) -> None:
         if failure.check(HttpError):
             status, text = failure.value.status, failure.value.text
+        elif failure.check(Refused):
+            status, text = failure.value.http_status, failure.value.text
         else:
             log.failure("{path} failed", failure, path=request.path)
             status, text = 500, INTERNAL_ERROR
