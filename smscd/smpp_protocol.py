@@ -357,7 +357,10 @@ class SmppProtocol(Protocol):
 
     def _scheduled_flush(self) -> None:
         self._flush_call = None
-        self._after_io()
+        try:
+            self._after_io()
+        except Exception:        # asyncio would log it on its own logger, not ours
+            self._log_failure("flush", None)
 
     def _on_timer(self) -> None:
         self._timer = None
