@@ -91,8 +91,10 @@ class HttpAuthenticator:
         if self.lockout.locked_for(keys, self.clock.seconds()) > 0:
             return succeed(None)
         user = self._reused(username, password)
-        d = succeed(user) if user is not None else self._record(username).addCallback(
-            self._check, password)
+        if user is not None:
+            d: Deferred[UserRecord | None] = succeed(user)
+        else:
+            d = self._record(username).addCallback(self._check, password)
         return d.addCallback(self._counted, keys)
 
     def recent(self, username: str, password: str, peer: str) -> UserRecord | None:

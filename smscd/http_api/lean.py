@@ -24,9 +24,10 @@ framing and error pages stay Twisted's; these classes only drop or cache:
 from __future__ import annotations
 
 from io import BytesIO
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, cast
 
-from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IAddress
+from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http, server
 from twisted.web.resource import IResource
@@ -68,7 +69,7 @@ class ApiRequest(LimitedRequest):
         """No page reads cookies: received_cookies stays empty."""
 
     def process(self) -> None:
-        site = self.channel.site
+        site = cast(Any, self.channel).site
         page = site.pages.get(self.path) if isinstance(site, ApiSite) else None
         if page is None:
             super().process()
@@ -76,24 +77,29 @@ class ApiRequest(LimitedRequest):
         self.site = site
         self.setHeader(b"server", server.version)
         self.setHeader(b"date", site.date())
-        self.sitepath, self.prepath, self.postpath = [], [self.path[1:]], []
+        self.sitepath: list[bytes] = []
+        self.prepath, self.postpath = [self.path[1:]], []
         try:
             self.render(page)
         except BaseException:
             self.processingFailed(Failure())
 
 
+class Clock(Protocol):
+    def seconds(self) -> float: ...
+
+
 class ApiChannel(http.HTTPChannel):
     """HTTP/1.1 with the idle timeout and the addresses kept per connection (see above)."""
-    clock: IReactorTime                # the site's reactor
+    clock: Clock                       # the site's reactor
     _last_activity = 0.0
-    _idle_timer: IDelayedCall | None = None
+    _idle_timer: Any = None            # the IDelayedCall of the idle check
     _peer: IAddress
     _host: IAddress
 
     def connectionMade(self) -> None:
-        self._peer = self.transport.getPeer()
-        self._host = self.transport.getHost()
+        transport = cast(Any, self.transport)
+        self._peer, self._host = transport.getPeer(), transport.getHost()
         super().connectionMade()
 
     def getPeer(self) -> IAddress:
@@ -105,7 +111,7 @@ class ApiChannel(http.HTTPChannel):
     def resetTimeout(self) -> None:
         self._last_activity = self.clock.seconds()
 
-    def setTimeout(self, period: float | None) -> float | None:
+    def setTimeout(self, period: int | None) -> int | None:
         """TimeoutMixin's contract (None pauses the timeout), without a timer per call."""
         previous, self.timeOut = self.timeOut, period
         self._last_activity = self.clock.seconds()
@@ -123,7 +129,7 @@ class ApiChannel(http.HTTPChannel):
         else:
             self._idle_timer = self.callLater(self.timeOut - idle, self._idle_check)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
@@ -141,14 +147,15 @@ class ApiSite(server.Site):
         self._date_second = -1
         self._date = b""
 
-    def buildProtocol(self, addr: IAddress) -> ApiChannel:
-        channel: ApiChannel = super().buildProtocol(addr)
-        channel.clock = self.reactor
+    def buildProtocol(self, addr: IAddress | None) -> ApiChannel:  # type: ignore[override]
+        """An ApiChannel itself, not Twisted's HTTP/2 negotiation wrapper."""
+        channel = cast(ApiChannel, super().buildProtocol(addr))
+        channel.clock = cast(Clock, self.reactor)
         return channel
 
     def date(self) -> bytes:
         """The Date header's value, formatted once a second."""
-        now = int(self.reactor.seconds())
+        now = int(cast(Clock, self.reactor).seconds())
         if now != self._date_second:
             self._date_second, self._date = now, http.datetimeToString(now)
         return self._date

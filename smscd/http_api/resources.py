@@ -264,7 +264,8 @@ def site_for(api: HttpApi, max_body: int) -> ApiSite:
     for name, page in pages.items():
         root.putChild(name, cast(IResource, page))
     request_class = type("HttpApiRequest", (ApiRequest,), {"max_body": max_body})
-    site = ApiSite(root, {b"/" + name: cast(IResource, page) for name, page in pages.items()},
+    site = ApiSite(cast(IResource, root),
+                   {b"/" + name: cast(IResource, page) for name, page in pages.items()},
                    requestFactory=request_class)
     site.displayTracebacks = False
     site.noisy = False
