@@ -56,6 +56,7 @@ from smscd.shell.audit import AUDIT_FILE, AuditLog
 from smscd.shell.listener import start_shell
 from smscd.shell.operators import DEFAULT_OPERATOR, ensure_operator
 from smscd.smpp.session import SessionConfig
+from smscd.smpp_cancel import WaitingMt
 from smscd.smpp_server import ServerSettings, smpp_server_factory
 from smscd.stats import Stats
 from smscd.stores.interfaces import DEFAULT_GROUP
@@ -244,10 +245,14 @@ class Daemon:
             inactivity_timeout=server.inactivity_timeout,
             session_init_timeout=server.session_init_timeout,
             max_pdu_size=server.max_pdu_size), max_parts=cfg.text.max_parts)
+        service = self.service
+        assert service is not None
         factory = smpp_server_factory(users=store.users, log=store.messages,
                                       pipeline=pipeline, registry=self.registry,
                                       clock=self.reactor, settings=settings,
-                                      billing=store.billing, stats=self.stats)
+                                      billing=store.billing, stats=self.stats,
+                                      queued=WaitingMt(store.queues,
+                                                       lambda: service.snapshot.smpp_connectors))
         self.listening = await self._listen("SMPP", server.host, server.port, factory)
         self.port = self.listening.getHost().port
         running = sorted(self.live.running) if self.live is not None else []

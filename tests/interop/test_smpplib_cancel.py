@@ -7,6 +7,7 @@ smpplib has no cancel_sm class and cannot decode cancel_sm_resp, so the request 
 §4.9.2) is read as its 16 header octets."""
 from __future__ import annotations
 
+import re
 import struct
 import sys
 from pathlib import Path
@@ -16,16 +17,20 @@ import pytest_twisted
 import smpplib.client
 import smpplib.command
 from smpplib.command import Param
+from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
 from cancel_side import start_side  # noqa: E402
 from customer_side import PASSWORD  # noqa: E402
 
+from smscd.config import load_config  # noqa: E402
+from smscd.daemon import DEMO_CONNECTOR, DEMO_USER, Daemon  # noqa: E402
 from smscd.smpp.message_state import MessageState  # noqa: E402
 from smscd.smpp.status import CommandStatus as S  # noqa: E402
 
 CANCEL_SM_RESP = 0x80000008
+PASSWORD_LINE = re.compile(r"created user 'demo' with password '([^']+)'")
 
 
 class CancelSM(smpplib.command.Command):
@@ -57,13 +62,14 @@ def _cancel(client: smpplib.client.Client, **fields: Any) -> int:
     return int(status)
 
 
-def _session(port: int) -> dict[str, Any]:
+def _session(port: int, system_id: str = "alice", password: str = PASSWORD
+             ) -> dict[str, Any]:
     """Blocking smpplib: submit three messages, cancel two by address, query all three."""
     client = smpplib.client.Client("127.0.0.1", port, timeout=10,
                                    allow_unknown_opt_params=True)
     client.connect()
     try:
-        client.bind_transceiver(system_id="alice", password=PASSWORD)
+        client.bind_transceiver(system_id=system_id, password=password)
         ids = []
         for source, destination in (("SHOP", "33600000001"), ("SHOP", "33600000001"),
                                     ("SHOP", "33600000002")):
@@ -94,6 +100,28 @@ async def test_smpplib_cancels_by_source_and_destination(tmp_path: Path) -> None
         got = await deferToThread(_session, side.port)
     finally:
         await side.close()
+    assert got["statuses"] == [S.ESME_ROK, S.ESME_RCANCELFAIL]
+    assert got["states"] == [MessageState.DELETED, MessageState.DELETED,
+                             MessageState.ENROUTE]
+
+
+@pytest_twisted.ensureDeferred
+async def test_smpplib_cancels_by_address_in_the_daemon(tmp_path: Path) -> None:
+    """Breaks if `smscd run` does not give its SMPP server the view of the queued messages
+    (it would answer every cancel by address ESME_RCANCELFAIL)."""
+    lines: list[str] = []
+    daemon = Daemon(load_config({"data_dir": str(tmp_path), "smpp_server": {"port": 0},
+                                 "http_api": {"port": 0}, "shell": {"port": 0},
+                                 "admin_api": {"port": 0},
+                                 "demo": {"simulator": True}}), reactor, lines.append)
+    await daemon.start()
+    try:
+        [password] = [m.group(1) for m in map(PASSWORD_LINE.search, lines) if m]
+        assert daemon.service is not None
+        await daemon.service.smpp_connectors.stop(DEMO_CONNECTOR)   # messages stay queued
+        got = await deferToThread(_session, daemon.port, DEMO_USER, password)
+    finally:
+        await daemon.stop()
     assert got["statuses"] == [S.ESME_ROK, S.ESME_RCANCELFAIL]
     assert got["states"] == [MessageState.DELETED, MessageState.DELETED,
                              MessageState.ENROUTE]
