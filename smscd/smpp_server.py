@@ -46,7 +46,8 @@ from smscd.smpp import pdu as P
 from smscd.smpp.commands import CommandId as C
 from smscd.smpp.errors import SmppError
 from smscd.smpp.message_state import is_final
-from smscd.smpp.session import Event, RequestReceived, SessionConfig, State, Unbound
+from smscd.smpp.session import (EnquireLinkReceived, Event, RequestReceived, SessionConfig,
+                                State, Unbound)
 from smscd.smpp.smpp_time import format_absolute
 from smscd.smpp.status import CommandStatus as S
 from smscd.smpp.validate import validate_submission
@@ -150,6 +151,9 @@ class SmppServerHandler(HandlerBase):
                 if resp is not None:
                     proto.respond(pdu, resp(command_status=_BROADCAST_FAIL.get(
                         C(cid), S.ESME_RINVCMDID)))
+        elif type(event) is EnquireLinkReceived:
+            self.ctx.stats.smpp_elink(self.user.uid if self.user is not None else None,
+                                      self.ctx.clock.seconds())
         elif isinstance(event, Unbound):
             self._leave(proto)
 

@@ -137,6 +137,15 @@ class Stats:
         """Any request PDU from a customer (enquire_link is answered by the session)."""
         self.smpps.last_received_pdu_at = now
 
+    def smpp_elink(self, uid: str | None, now: float) -> None:
+        """A customer's enquire_link (answered by the session); `uid` None before bind."""
+        self.smpps.elink_count += 1
+        self.smpps.last_received_elink_at = self.smpps.last_received_pdu_at = now
+        if uid is not None:
+            user = self._smpp(uid)
+            user.elink_count += 1
+            user.last_activity_at = now
+
     def smpp_bound(self, uid: str, kind: str, peer: str, now: float) -> None:
         user = self._smpp(uid)
         user.bind_count += 1

@@ -150,6 +150,14 @@ class RequestFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class EnquireLinkReceived(Event):
+    """The peer's enquire_link, already answered by the session: for counters only."""
+
+
+ENQUIRE_LINK_RECEIVED = EnquireLinkReceived()
+
+
+@dataclass(frozen=True, slots=True)
 class UnexpectedResponse(Event):
     """A response matching nothing in flight (late, duplicate or invented): logged, dropped."""
     pdu: P.Pdu
@@ -305,6 +313,7 @@ class Session:
             return
         if cid == C.ENQUIRE_LINK:
             self._send_raw(encode(P.EnquireLinkResp(), pdu.sequence_number))
+            events.append(ENQUIRE_LINK_RECEIVED)
         elif cid == C.UNBIND:
             # UNB-01: answer, accept nothing new, let answers in flight pass both ways,
             # then close (when drained, or after response_timeout; see on_time).

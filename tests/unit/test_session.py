@@ -19,10 +19,10 @@ from smscd.smpp.codec import decode, encode
 from smscd.smpp.commands import CommandId as C
 from smscd.smpp.errors import InvalidPdu
 from smscd.smpp.frame_buffer import DEFAULT_MAX_PDU, FrameBuffer
-from smscd.smpp.session import (MAX_SEQUENCE, Bound, BindRejected, CloseConnection, Event,
-                                ProtocolError, RequestFailed, RequestReceived, ResponseReceived,
-                                Role, Session, SessionConfig, State, Unbound, UnexpectedResponse,
-                                WindowFull)
+from smscd.smpp.session import (ENQUIRE_LINK_RECEIVED, MAX_SEQUENCE, Bound, BindRejected,
+                                CloseConnection, Event, ProtocolError, RequestFailed,
+                                RequestReceived, ResponseReceived, Role, Session, SessionConfig,
+                                State, Unbound, UnexpectedResponse, WindowFull)
 from smscd.smpp.status import CommandStatus as S
 from smscd.smpp.tlv import tlvs
 
@@ -524,7 +524,7 @@ def test_enq01_enquire_link_is_answered_at_once(make) -> None:  # type: ignore[n
     """ENQ-01: enquire_link gets a header-only resp with its seq at once, in any state."""
     session = make()
     state = session.state
-    assert session.receive_data(encode(P.EnquireLink(), 555), T0) == []
+    assert session.receive_data(encode(P.EnquireLink(), 555), T0) == [ENQUIRE_LINK_RECEIVED]
     assert session.data_to_send() == header(16, C.ENQUIRE_LINK_RESP, 0, 555)
     assert session.state is state
 
@@ -554,7 +554,7 @@ def test_enq02_answered_probe_keeps_the_session() -> None:
     smsc, esme = bound_pair(enquire_link_interval=30.0, response_timeout=10.0)
     smsc.on_time(T0 + 30)
     assert smsc.next_deadline() == T0 + 40
-    assert transfer(smsc, esme, T0 + 31) == []
+    assert transfer(smsc, esme, T0 + 31) == [ENQUIRE_LINK_RECEIVED]
     assert transfer(esme, smsc, T0 + 32) == []
     assert smsc.next_deadline() == T0 + 32 + 30
     assert smsc.on_time(T0 + 40) == [] and not smsc.closed
@@ -923,7 +923,8 @@ def test_several_pdus_in_one_call_are_all_served_in_order() -> None:
     data = (encode(P.EnquireLink(), 1) + encode(SUBMIT, 2) + encode(P.EnquireLink(), 3)
             + encode(SUBMIT, 4))
     events = smsc.receive_data(data, T0)
-    assert [e.pdu.sequence_number for e in events] == [2, 4]
+    assert events[0::2] == [ENQUIRE_LINK_RECEIVED] * 2
+    assert [e.pdu.sequence_number for e in events[1::2]] == [2, 4]
     assert [(p.command_id, p.sequence_number) for p in sent(smsc)] == [
         (C.ENQUIRE_LINK_RESP, 1), (C.ENQUIRE_LINK_RESP, 3)]
 
@@ -936,10 +937,11 @@ def test_a_pdu_split_across_calls_is_served_once_complete() -> None:
     events: list[Event] = []
     for i in range(len(data)):
         got = smsc.receive_data(data[i:i + 1], T0 + i)
-        if i != split_at - 1:
+        if i not in (split_at - 1, len(data) - 1):
             assert got == []
         events += got
-    assert [e.pdu for e in events] == [decode(encode(SUBMIT, 2))]
+    assert [e.pdu for e in events[:1]] == [decode(encode(SUBMIT, 2))]
+    assert events[1:] == [ENQUIRE_LINK_RECEIVED]
     assert smsc.data_to_send() == header(16, C.ENQUIRE_LINK_RESP, 0, 3)
 
 
