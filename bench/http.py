@@ -52,7 +52,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import urlencode
 
 USER, PASSWORD = "bench", "benchpw"
@@ -74,8 +74,8 @@ def serve(data_dir: str) -> None:
     from smscd.deliveries import mt_queue
     from smscd.http_api import http_api_site
     from smscd.message import Message
-    from smscd.mt_pipeline import Quote
-    from smscd.stores.interfaces import UserRecord
+    from smscd.mt_pipeline import Extra, Outcome, Quote
+    from smscd.stores.interfaces import Acceptance, UserRecord
     from smscd.stores.sqlite import SqliteStore
     from smscd.submission import routed
 
@@ -87,6 +87,15 @@ def serve(data_dir: str) -> None:
             message = routed(message, "bench")
             return store.messages.accept(message, mt_queue("bench")).addCallback(
                 lambda _: message.id)
+
+        def submit_many(self, user: UserRecord, messages: Sequence[Message], channel: str,
+                        extra: Extra | None = None) -> Deferred[list[Outcome]]:
+            sent = [routed(m, "bench") for m in messages]
+            outcomes: list[Outcome] = [m.id for m in sent]
+            also, publish = ((), ()) if extra is None else extra(outcomes, sent)
+            return store.messages.accept_many(
+                [Acceptance(m, mt_queue("bench")) for m in sent], also, publish).addCallback(
+                lambda _: outcomes)
 
         def quote(self, user: UserRecord, message: Message) -> Deferred[Quote]:
             return succeed(Quote("bench", Decimal(0), len(message.parts), Decimal(0), "EUR"))
