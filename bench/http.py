@@ -15,8 +15,8 @@ Two servers to choose from:
   simulator). Each level also reports what reached the vendor: `delivered` counted at the
   simulator, and `delivered_per_s` from the level's start to the simulator's last submit.
 
-`--rate R` offers R requests/s open loop (new requests at their time whatever the answers,
-on as many keep-alive connections as they need) instead of the closed-loop levels; latency
+`--rate R` offers R requests/s open loop (requests due at their time whatever the answers,
+taken in order by 64 keep-alive connections) instead of the closed-loop levels; latency
 counts from each request's due time, so a server that falls behind shows it.
 `server_cpu_us_per_req` is the server process's CPU (all its threads) per request, the
 figure that depends least on what else the machine does.
@@ -260,43 +260,36 @@ async def level(port: int, request: bytes, total: int, concurrency: int,
 
 
 async def offered(port: int, request: bytes, total: int, rate: float,
-                  good: Callable[[bytes], int], max_connections: int = 256
-                  ) -> dict[str, Any]:
-    """Open loop: request i is due at start + i/rate and goes out then on an idle keep-alive
-    connection (a new one while fewer than `max_connections` are open; else it waits for
-    one); its latency counts from its due time, so waiting counts too."""
-    idle: asyncio.Queue[Connection] = asyncio.Queue()
+                  good: Callable[[bytes], int], connections: int = 64) -> dict[str, Any]:
+    """Open loop: request i is due at start + i/rate; `connections` keep-alive clients take
+    due requests in order, so when all are busy a due request waits for one (as wrk2 does);
+    its latency counts from its due time, so the waiting counts too."""
+    due: asyncio.Queue[float | None] = asyncio.Queue()
     latencies: list[float] = []
-    counts = {"ok": 0, "connections": 0}
 
-    async def one(due: float) -> None:
-        if idle.empty() and counts["connections"] < max_connections:
-            counts["connections"] += 1
-            connection = await asyncio.open_connection("127.0.0.1", port)
-        else:
-            connection = await idle.get()
-        body = await answer(connection, request)   # (not inside `+=`: other tasks add too)
-        counts["ok"] += good(body)
-        latencies.append(time.perf_counter() - due)
-        idle.put_nowait(connection)
+    async def worker() -> int:
+        connection = await asyncio.open_connection("127.0.0.1", port)
+        ok = 0
+        while (when := await due.get()) is not None:
+            ok += good(await answer(connection, request))
+            latencies.append(time.perf_counter() - when)
+        connection[1].close()
+        return ok
 
-    running: set[asyncio.Task[None]] = set()
+    workers = [asyncio.ensure_future(worker()) for _ in range(connections)]
     start = time.perf_counter()
     sent = 0
     while sent < total:
         due_now = min(total, int((time.perf_counter() - start) * rate) + 1)
-        while sent < due_now:
-            task = asyncio.ensure_future(one(start + sent / rate))
-            running.add(task)
-            task.add_done_callback(running.discard)
-            sent += 1
+        for i in range(sent, due_now):
+            due.put_nowait(start + i / rate)
+        sent = due_now
         await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
-    await asyncio.gather(*running)
-    elapsed = time.perf_counter() - start
-    while not idle.empty():
-        idle.get_nowait()[1].close()
-    return {"offered_per_s": rate, **_figures(latencies, counts["ok"], elapsed),
-            "connections": counts["connections"]}
+    for _ in workers:
+        due.put_nowait(None)
+    oks = await asyncio.gather(*workers)
+    return {"offered_per_s": rate, "connections": connections,
+            **_figures(latencies, sum(oks), time.perf_counter() - start)}
 
 
 def cpu_seconds(pid: int) -> float:
