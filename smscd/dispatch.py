@@ -117,11 +117,18 @@ class Dispatcher:
     # -- receipts -------------------------------------------------------------------------
     def part_state(self, message_id: str, part_index: int, state: MessageState, error: str,
                    receipt: Receipt | None, at: float) -> Deferred[None]:
+        return self.part_state_and_ack(message_id, part_index, state, error, receipt, at, None)
+
+    def part_state_and_ack(self, message_id: str, part_index: int, state: MessageState,
+                           error: str, receipt: Receipt | None, at: float,
+                           ack: QueueEntry | None) -> Deferred[None]:
+        """deliveries.AckingDeliveries: with `ack` (a kept vendor receipt's leased entry)
+        acked in the same durable change as the state and the customer's receipt."""
         # One store operation: the state and, if the customer wants it, its receipt.
         rest: list[Message] = []
         d = self.log.record_state(message_id, part_index, state, error, at,
                                   partial(self._receipt, part_index, state, error, receipt,
-                                          at, rest))
+                                          at, rest), ack=ack)
         if self.webhooks is None:
             return d
         hooks = self.webhooks

@@ -13,12 +13,14 @@ from twisted.internet.defer import Deferred
 from connectors.inbound_stats import InboundStats
 from connectors.pending_receipts import KeptReceipt, PendingReceipts, pending_receipts_queue
 from smscd.deliveries import AckingDeliveries, InboundMessage
+from smscd.dispatch import Dispatcher
 from smscd.dlr_pdus import read_vendor_receipt
 from smscd.message import Message
 from smscd.smpp.message_state import MessageState
 from smscd.smpp.receipt import Receipt
 from smscd.stores.interfaces import Publication, QueueEntry
 from smscd.stores.sqlite import SqliteStore
+from customer_side import prefix_router
 from test_connector import CID, connector_config, receipt_pdu
 from test_sqlite_store import T0, Stores, message, store, stores  # noqa: F401  (fixtures)
 from test_store_fast_paths import fail_writes, stop_failing
@@ -148,3 +150,21 @@ async def test_deliveries_without_it_get_the_state_then_the_ack(stores: Stores,
     assert store.stats.commits == commits + 2
     assert store.queues.leased(PENDING) == 0 and store.queues.depth(PENDING) == 0
     assert (await store.messages.get(m.id, "alice")).state is MessageState.DELIVERED
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_daemons_dispatcher_settles_a_kept_receipt_in_one_change(
+        stores: Stores, store: SqliteStore) -> None:
+    """Breaks if the Deliveries the daemon gives its connectors (the Dispatcher) stops
+    sharing the change: kept receipts would again be settled, then acked, in two."""
+    dispatcher = Dispatcher(store.messages, store.queues, stores.clock, prefix_router({}))
+    assert isinstance(dispatcher, AckingDeliveries)
+    m, pending, watched = await kept_for(stores, store, dispatcher)  # type: ignore[arg-type]
+    commits = store.stats.commits
+    pending.start()
+    stores.clock.advance(0.2)
+    await watched.until(lambda: pending.stats.receipts_late == 1)
+    pending.stop()
+    assert store.stats.commits == commits + 1
+    assert store.queues.leased(PENDING) == 0 and store.queues.depth(PENDING) == 0
+    assert (await store.messages.get(m.id, "alice")).parts[0].state is MessageState.DELIVERED
