@@ -9,9 +9,8 @@ Rules:
   re-armed lazily: if it is due before the new deadline it stays, fires early, and
   `on_time` does nothing harmful; so steady traffic costs no cancel/reschedule per read.
 - Handlers answer synchronously (inside `event`) or later (after a database commit, a
-  vendor answer...). Later calls to `respond`/`send_request`/`unbind` schedule one flush
-  at the start of the next turn (`next_turn`: before its reads, also on asyncio) if none
-  is pending, so a batch answered in one turn is one write.
+  vendor answer...). Later calls to `respond`/`send_request`/`unbind` schedule one
+  `callLater(0, flush)` if none is pending, so a batch answered in one turn is one write.
 - A handler exception never kills the connection silently: it is logged with a
   correlation id, and an unanswered request gets ESME_RSYSERR. Exception text never
   reaches the peer.
@@ -30,7 +29,6 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from smscd.next_turn import Scheduled, next_turn
 from smscd.smpp import pdu as P
 from smscd.smpp.session import (BindRejected, Bound, CloseConnection, Event, RequestFailed,
                                 RequestReceived, ResponseReceived, Role, Session,
@@ -123,8 +121,7 @@ class SmppProtocol(Protocol):
         self.handler = handler
         self.clock = clock
         self._timer: DelayedCall | None = None
-        self._next_turn = next_turn(clock)
-        self._flush_call: Scheduled | None = None
+        self._flush_call: DelayedCall | None = None
         self._dispatching = False
         self._closing = False
         self._aborted = False
@@ -165,10 +162,9 @@ class SmppProtocol(Protocol):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._lost = reason
         self._closing = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        if self._flush_call is not None:
-            self._flush_call.cancel()
+        for call in (self._timer, self._flush_call):
+            if call is not None and call.active():
+                call.cancel()
         self._timer = self._flush_call = None
         self._dispatching = True
         try:
@@ -353,14 +349,11 @@ class SmppProtocol(Protocol):
         """Something was queued outside dataReceived: flush it at the end of this turn."""
         if self._dispatching or self._flush_call is not None or self._lost is not None:
             return
-        self._flush_call = self._next_turn(self._scheduled_flush)
+        self._flush_call = self.clock.callLater(0, self._scheduled_flush)
 
     def _scheduled_flush(self) -> None:
         self._flush_call = None
-        try:
-            self._after_io()
-        except Exception:        # asyncio would log it on its own logger, not ours
-            self._log_failure("flush", None)
+        self._after_io()
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -268,20 +268,6 @@ def test_handler_exception_after_answering_does_not_answer_twice(logged: Any) ->
     assert [(p.command_status, p.sequence_number) for p in transport.pdus()] == [(0, 5)]
 
 
-def test_a_failing_later_flush_is_logged_not_raised(logged: Any) -> None:
-    """Breaks if a write that fails in the flush scheduled for the next turn escapes (on
-    asyncio it would land in asyncio's logger, not ours) instead of being logged here."""
-    proto, transport, clock, handler = bound_server(Recorder(answer_now=False))
-    proto.dataReceived(submits(7, 1))
-
-    def broken(data: bytes) -> None:
-        raise OSError("socket gone wrong")
-    transport.write = broken  # type: ignore[method-assign]
-    proto.respond(handler.kept[0], P.SubmitSmResp(message_id="x"))
-    clock.advance(0)
-    assert any(e.get("where") == "flush" for e in logged)
-
-
 # --- ESME role ------------------------------------------------------------------------------
 
 def test_esme_bind_fires_when_bound() -> None:
