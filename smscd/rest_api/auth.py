@@ -7,7 +7,9 @@ Rules:
   `HttpAuthenticator` (its verification cache, user cache and lockout are shared).
 - Every failure is the same 401 `unauthorized` with `WWW-Authenticate`; failed keys
   count against the client address in the shared lockout (no store read while locked).
-- A user found by key is reused for `user_ttl` seconds, as the Basic path does.
+- A user found by key is reused for `user_ttl` seconds, as the Basic path does; requests
+  that miss it together share one store read (at the TTL's end, every concurrent
+  request of a busy key used to read the user again).
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class RestAuthenticator:
         self.clock = clock
         self.user_ttl = user_ttl
         self._recent: dict[str, tuple[float, UserRecord]] = {}
+        self._loading: dict[str, list[Deferred[UserRecord | None]]] = {}
 
     async def authenticate(self, authorization: str | None, peer: str) -> UserRecord:
         scheme, _, credentials = (authorization or "").partition(" ")
@@ -68,6 +71,25 @@ class RestAuthenticator:
         recent = self._recent.get(uid)
         if recent is not None and recent[0] > now:
             return recent[1]
+        waiting = self._loading.get(uid)
+        if waiting is not None:                # another request reads it: share that read
+            shared: Deferred[UserRecord | None] = Deferred()
+            waiting.append(shared)
+            return await shared
+        self._loading[uid] = waiting = []
+        try:
+            user = await self._load(uid, now)
+        except BaseException as e:
+            del self._loading[uid]
+            for w in waiting:
+                w.errback(e)
+            raise
+        del self._loading[uid]
+        for w in waiting:
+            w.callback(user)
+        return user
+
+    async def _load(self, uid: str, now: float) -> UserRecord | None:
         user = await self.users.get_by_uid(uid)
         if user is None or not user.enabled:
             return None

@@ -3,10 +3,11 @@ errors, API keys and Basic auth, and tenant isolation."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred, gatherResults
 
 from smscd.credentials import MtCredential, set_mt
 from smscd.deliveries import mt_queue
@@ -309,3 +310,20 @@ async def test_recipients_share_content_but_not_references_or_filters(side: Rest
                                      {**MSG, "to": ["33600000001", "4470000"]})
     assert status == 403 and "destination_address" in err["error"]["message"], err
     assert side.store.queues.depth(mt_queue("c1")) == 3
+
+
+@pytest_twisted.ensureDeferred
+async def test_concurrent_requests_of_one_key_read_its_user_once(side: RestSide) -> None:
+    """Breaks if every request of a busy API key that misses the user cache together
+    reads the user from the store again (a burst of reads each time the cache expires)."""
+    reads: list[str] = []
+    get_by_uid = side.store.users.get_by_uid
+
+    def counted(uid: str) -> Any:
+        reads.append(uid)
+        return get_by_uid(uid)
+    side.store.users.get_by_uid = counted          # type: ignore[method-assign]
+    answers = await gatherResults([Deferred.fromCoroutine(
+        side.call("GET", "/v1/balance", side.alice)) for _ in range(5)])
+    assert [status for status, _, _ in answers] == [200] * 5
+    assert reads == ["alice"]
