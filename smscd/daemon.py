@@ -153,7 +153,8 @@ class Daemon:
         self.callbacks.start()
         await live.follow(service)
         self.pipeline = pipeline = Pipeline(service, self._is_up, store.messages,
-                                            store.billing, reactor, python)
+                                            store.billing, reactor, python,
+                                            on_intercepted=self.stats.interceptor)
         self.fallthrough = FallThrough(
             store.queues, store.messages, pipeline.is_up,
             lambda: service.snapshot.smpp_connectors, reactor,

@@ -167,8 +167,13 @@ class Pipeline:
 
     def __init__(self, rules: Rules, is_up: Callable[[str], bool], log_: MessageLog,
                  billing: Billing, clock: Clock, python: PythonRunner | None = None,
-                 burst_seconds: float = 1.0) -> None:
+                 burst_seconds: float = 1.0,
+                 on_intercepted: Callable[[str, bool], None] | None = None) -> None:
+        """`on_intercepted(channel, refused)`: told of every message an interceptor rule
+        matched (jCli's interceptor_count / interceptor_error_count); only this pipeline
+        knows."""
         self.rules = rules
+        self.on_intercepted = on_intercepted
         self.is_up = is_up
         self.log = log_
         self.billing = billing
@@ -212,15 +217,17 @@ class Pipeline:
         if not icpt.entries:
             return self._route(table, message, r)
         interception = intercept(icpt, r)
-        if interception.rejection is not None:
-            raise _rejected(interception.rejection)
-        if interception.python is None or self.python is None:
-            return self._intercepted(interception, table, message, r)
+        if (interception.python is None or interception.rejection is not None
+                or self.python is None):
+            return self._intercepted(interception, table, message, r, channel)
         return self.python.run(interception).addCallback(
-            self._intercepted, table, message, r)
+            self._intercepted, table, message, r, channel)
 
     def _intercepted(self, interception: Interception, table: Any, message: Message,
-                     before: Routable) -> _Decision:
+                     before: Routable, channel: str) -> _Decision:
+        """After the interceptors (and the Python one, if it ran): count, refuse or route."""
+        if interception.order is not None and self.on_intercepted is not None:
+            self.on_intercepted(channel, interception.rejection is not None)
         if interception.rejection is not None:
             raise _rejected(interception.rejection)
         after = interception.routable

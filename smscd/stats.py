@@ -81,6 +81,8 @@ class HttpApiStats:
 
 def http_error_kind(status: int, text: str) -> str:
     """Which §7.10 error counter an HTTP API error answer falls in."""
+    if "intercept" in text.lower():
+        return "interceptor"
     if status >= 500:
         return "server"
     if text.startswith("Authentication failure"):
@@ -89,8 +91,6 @@ def http_error_kind(status: int, text: str) -> str:
         return "route"
     if "throughput" in text.lower():
         return "throughput"
-    if "interceptor" in text.lower():
-        return "interceptor"
     return "charging" if status == 403 else "server"
 
 
@@ -201,6 +201,17 @@ class Stats:
             self.smpps.deliver_sm_count += 1
         user.last_activity_at = now
         self.smpps.last_sent_pdu_at = now
+
+    # -- MT pipeline hook ---------------------------------------------------------------
+    def interceptor(self, channel: str, refused: bool) -> None:
+        """An MT interceptor rule matched a message from `channel` ("smpp" or "http").
+        A refused HTTP message is counted by `http_error` (its answer), not here."""
+        if channel == "smpp":
+            self.smpps.interceptor_count += 1
+            if refused:
+                self.smpps.interceptor_error_count += 1
+        else:
+            self.httpapi.interceptor_count += 1
 
     # -- HTTP API hooks -----------------------------------------------------------------
     def http_request(self, now: float) -> None:

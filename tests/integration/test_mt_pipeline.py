@@ -202,6 +202,35 @@ async def test_a_python_interceptor_decides_before_routing(side: Side) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_on_intercepted_is_told_of_each_match_and_whether_it_refused(side: Side
+                                                                          ) -> None:
+    """Breaks if the hook misses a declarative match, a declarative or Python reject, is
+    called when no rule matched, or names the wrong channel."""
+    seen: list[tuple[str, bool]] = []
+    side.pipeline.on_intercepted = lambda channel, refused: seen.append((channel, refused))
+
+    class Runner:
+        def run(self, interception: Interception) -> Deferred[Interception]:
+            return succeed(dataclasses.replace(
+                interception, rejection=Reject(int(S.ESME_RSYSERR), 503, "no HLR")))
+    side.pipeline.python = Runner()
+    side.rules.snapshot = snapshot(
+        {0: DefaultRoute("c1")},
+        {30: StaticMTInterceptor((DestinationAddrFilter("hlr", "^888"),), python="hlr"),
+         20: StaticMTInterceptor((DestinationAddrFilter("bad", "^999"),),
+                                 (Reject(int(S.ESME_RINVDSTADR), 422, "blocked"),)),
+         10: StaticMTInterceptor((DestinationAddrFilter("fr", "^33"),),
+                                 (SetSource("BRAND"),))})
+    await side.pipeline.submit(ALICE, message(0, destination="4470000"), "smpp")
+    assert seen == []
+    await side.pipeline.submit(ALICE, message(1, destination="3360000"), "http")
+    await side.refused(message(2, destination="9991"))
+    await side.refused(message(3, destination="8881"))
+    await side.pipeline.quote(ALICE, message(4, destination="3360000"))
+    assert seen == [("http", False), ("smpp", True), ("smpp", True), ("http", False)]
+
+
+@pytest_twisted.ensureDeferred
 async def test_submit_many_refuses_per_message_and_commits_the_rest_at_once(side: Side
                                                                            ) -> None:
     """Breaks if one refusal refuses the others, outcomes lose their order, holds are not

@@ -153,3 +153,32 @@ async def test_http_api_requests_show_in_stats(world: World) -> None:
     assert (value(user, "connects_count", "HTTP Api"),
             value(user, "balance_request_count", "HTTP Api"),
             value(user, "submit_sm_request_count", "HTTP Api")) == ("1", "1", "0")
+
+
+@pytest_twisted.ensureDeferred
+async def test_intercepted_smpp_submits_show_in_stats_smppsapi(world: World) -> None:
+    """Breaks if the daemon does not pass the MT pipeline's interceptor hook to its
+    counters: a matched submit and a rejected one, but not one no interceptor matched."""
+    await world.user("alice")
+    await world.connector("vnd1")
+    await world.service.mt_routes.add({"order": 0, "type": "DefaultRoute", "connector": "vnd1"})
+    await world.service.filters.add({"fid": "blocked", "type": "DestinationAddrFilter",
+                                     "destination_addr": "^999"})
+    await world.service.filters.add({"fid": "fr", "type": "DestinationAddrFilter",
+                                     "destination_addr": "^33"})
+    await world.service.mt_interceptors.add({
+        "order": 20, "type": "StaticMTInterceptor", "filters": ["blocked"],
+        "actions": [{"action": "reject", "smpp_status": "ESME_RINVDSTADR"}]})
+    await world.service.mt_interceptors.add({
+        "order": 10, "type": "StaticMTInterceptor", "filters": ["fr"],
+        "actions": [{"action": "set_source", "address": "BRAND"}]})
+    esme = await world.bind("alice")
+    assert (await submit(esme, "33611111111")).command_status == S.ESME_ROK
+    assert (await submit(esme, "4470000000")).command_status == S.ESME_ROK
+    assert (await submit(esme, "9990001")).command_status == S.ESME_RINVDSTADR
+    shell = shell_of(world)
+    server = await shown(shell, "stats --smppsapi")
+    assert (value(server, "interceptor_count"),
+            value(server, "interceptor_error_count")) == ("2", "1")
+    api = await shown(shell, "stats --httpapi")
+    assert value(api, "interceptor_count") == "0"

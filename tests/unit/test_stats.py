@@ -139,6 +139,26 @@ def test_stats_smppsapi_and_httpapi_items(shell, stats: Stats) -> None:
     assert out[-1] == item("last_success_at", "ND", 26) and len(out) == 1 + 12
 
 
+def test_interceptor_hook_counts_per_channel_and_http_refusals_once(shell, stats: Stats
+                                                                    ) -> None:
+    """Breaks if an interception is not counted on its channel, an SMPP refusal is not an
+    interceptor error, or a refused HTTP message counts twice (hook and its answer) or as
+    a server error (Jasmin's default reject answers 520)."""
+    stats.interceptor("smpp", False)
+    stats.interceptor("smpp", True)
+    stats.interceptor("http", True)
+    stats.http_error(520, "Interception specific error code 520")
+    stats.interceptor("http", False)
+    smpps = run(shell, "stats --smppsapi")
+    assert item("interceptor_count", "2", 27) in smpps
+    assert item("interceptor_error_count", "1", 27) in smpps
+    api = run(shell, "stats --httpapi")
+    assert item("interceptor_count", "2", 26) in api
+    assert item("interceptor_error_count", "1", 26) in api
+    assert item("server_error_count", "0", 26) in api
+    assert http_error_kind(503, "interceptor hlr is not loaded") == "interceptor"
+
+
 def test_admin_api_stats_carry_the_same_counters(stats: Stats) -> None:
     """Breaks if GET /admin/v1/stats loses the SMPP server or HTTP API counters, or words
     them differently from the shell."""
